@@ -1,0 +1,168 @@
+"""Settings, read once from `RELAY_*` environment variables at start-up and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A `RELAY_*` variable has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str = "relay"
+    endpoint_url: str | None = None
+    # Presigned URLs are signed for this endpoint: browsers must reach it (https behind https).
+    public_endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key: str | None = None
+    secret_key: str | None = None
+    addressing: str = "path"  # "path" or "virtual"
+    part_size: int = 8 * MiB  # S3 refuses parts under 5 MiB except the last one
+    presign_seconds: int = 300
+    create_bucket: bool = True
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    lease_seconds: float = 30.0
+    max_attempts: int = 5
+    retry_base_seconds: float = 5.0
+    poll_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    ffmpeg_concurrency: int = 1
+    ffmpeg_threads: int = 0  # 0 lets ffmpeg choose
+    ffmpeg_nice: int = 10
+    max_duration_seconds: float = 30 * 60
+    keep_originals: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    storage: str = "local"  # "local" or "s3"
+    media_dir: Path = Path("var/media")
+    spool_dir: Path = Path("var/spool")
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1  # embedded worker loops in `relay serve`; 0 disables them
+    max_upload_bytes: int = 4096 * MiB
+    upload_expiry_seconds: int = 24 * 3600
+    session_days: int = 30
+    cookie_secure: bool | None = None  # None: Secure when the request came over https
+    auto_migrate: bool = True
+    s3: S3Settings = field(default_factory=S3Settings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            url = f"sqlite+aiosqlite:///{self.data_dir / 'relay.db'}"
+            object.__setattr__(self, "database_url", url)
+        if self.storage not in ("local", "s3"):
+            raise SettingsError(f"RELAY_STORAGE must be 'local' or 's3', not {self.storage!r}")
+        if self.s3.addressing not in ("path", "virtual"):
+            raise SettingsError("RELAY_S3_ADDRESSING must be 'path' or 'virtual'")
+        if self.s3.part_size < 5 * MiB:
+            raise SettingsError("RELAY_S3_PART_SIZE must be at least 5 MiB (5242880)")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("RELAY_DATA_DIR", "var"))
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("RELAY_DATABASE_URL", ""),
+            storage=env.get("RELAY_STORAGE", "local"),
+            media_dir=Path(env.get("RELAY_MEDIA_DIR", str(data_dir / "media"))),
+            spool_dir=Path(env.get("RELAY_SPOOL_DIR", str(data_dir / "spool"))),
+            public_url=env.get("RELAY_PUBLIC_URL") or None,
+            host=env.get("RELAY_HOST", "127.0.0.1"),
+            port=_int(env, "RELAY_PORT", 8000),
+            workers=_int(env, "RELAY_WORKERS", 1),
+            max_upload_bytes=_int(env, "RELAY_MAX_UPLOAD_BYTES", 4096 * MiB),
+            upload_expiry_seconds=_int(env, "RELAY_UPLOAD_EXPIRY_SECONDS", 24 * 3600),
+            session_days=_int(env, "RELAY_SESSION_DAYS", 30),
+            cookie_secure=_optional_bool(env, "RELAY_COOKIE_SECURE"),
+            auto_migrate=_bool(env, "RELAY_AUTO_MIGRATE", True),
+            s3=S3Settings(
+                bucket=env.get("RELAY_S3_BUCKET", "relay"),
+                endpoint_url=env.get("RELAY_S3_ENDPOINT_URL") or None,
+                public_endpoint_url=env.get("RELAY_S3_PUBLIC_ENDPOINT_URL") or None,
+                region=env.get("RELAY_S3_REGION", "us-east-1"),
+                access_key=env.get("RELAY_S3_ACCESS_KEY") or None,
+                secret_key=env.get("RELAY_S3_SECRET_KEY") or None,
+                addressing=env.get("RELAY_S3_ADDRESSING", "path"),
+                part_size=_int(env, "RELAY_S3_PART_SIZE", 8 * MiB),
+                presign_seconds=_int(env, "RELAY_S3_PRESIGN_SECONDS", 300),
+                create_bucket=_bool(env, "RELAY_S3_CREATE_BUCKET", True),
+            ),
+            jobs=JobSettings(
+                lease_seconds=_float(env, "RELAY_JOB_LEASE_SECONDS", 30.0),
+                max_attempts=_int(env, "RELAY_JOB_MAX_ATTEMPTS", 5),
+                retry_base_seconds=_float(env, "RELAY_JOB_RETRY_BASE_SECONDS", 5.0),
+                poll_seconds=_float(env, "RELAY_JOB_POLL_SECONDS", 0.5),
+            ),
+            media=MediaSettings(
+                ffmpeg_concurrency=_int(env, "RELAY_FFMPEG_CONCURRENCY", 1),
+                ffmpeg_threads=_int(env, "RELAY_FFMPEG_THREADS", 0),
+                ffmpeg_nice=_int(env, "RELAY_FFMPEG_NICE", 10),
+                max_duration_seconds=_float(env, "RELAY_MAX_DURATION_SECONDS", 1800.0),
+                keep_originals=_bool(env, "RELAY_KEEP_ORIGINALS", True),
+            ),
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _optional_bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw in (None, "", "auto"):
+        return None
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true, false or auto, not {raw!r}")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _optional_bool(env, name)
+    return default if value is None else value
