@@ -1,0 +1,164 @@
+"""JSON API for messages: create (with its share link and tus upload), list, detail, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from relay import access, upload_service
+from relay.errors import BadRequest, Forbidden
+from relay.http import base_url, json_body, require_user, services
+from relay.messages import MessageError, delete_message, new_message
+from relay.models import Message, MessageKind, MessageStatus, Rendition, Upload
+
+LIST_LIMIT = 100
+
+
+async def load_renditions(session: AsyncSession, message_id: str) -> list[Rendition]:
+    rows = await session.scalars(
+        select(Rendition).where(Rendition.message_id == message_id).order_by(Rendition.name)
+    )
+    return list(rows)
+
+
+def message_json(
+    message: Message, *, renditions: list[Rendition], media_base: str, share_url: str | None
+) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "kind": message.kind.value,
+        "status": message.status.value,
+        "title": message.title,
+        "body": message.body,
+        "duration": message.duration,
+        "error": message.error,
+        "thread_id": message.thread_id,
+        "parent_id": message.parent_id,
+        "created_at": message.created_at.isoformat(),
+        "share_url": share_url,
+        "renditions": [
+            {
+                "name": r.name,
+                "mime": r.mime,
+                "bytes": r.bytes,
+                "width": r.width,
+                "height": r.height,
+                "duration": r.duration,
+                "url": f"{media_base}/{r.name}",
+            }
+            for r in renditions
+        ],
+    }
+
+
+async def _describe(request: Request, session: AsyncSession, message: Message) -> dict[str, Any]:
+    origin = base_url(request)
+    token = await access.share_token_for(session, message)
+    data = message_json(
+        message,
+        renditions=await load_renditions(session, message.id),
+        media_base=f"{origin}/media/{message.id}",
+        share_url=f"{origin}/s/{token}" if token else None,
+    )
+    if message.status is MessageStatus.uploading:
+        upload = await session.scalar(
+            select(Upload)
+            .where(Upload.message_id == message.id, Upload.completed_at.is_(None))
+            .order_by(Upload.created_at.desc())
+            .limit(1)
+        )
+        if upload is not None:
+            data["upload_url"] = f"{origin}/api/uploads/{upload.id}"
+            data["upload_offset"] = upload.offset
+    return data
+
+
+def _kind(value: object) -> MessageKind:
+    try:
+        return MessageKind(value)
+    except ValueError:
+        raise BadRequest("'kind' must be one of 'audio', 'video', 'text'.") from None
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string.")
+    return value
+
+
+async def create(request: Request) -> Response:
+    who = await require_user(request)
+    svc = services(request)
+    data = await json_body(request)
+    kind = _kind(data.get("kind"))
+    parent_id = data.get("parent_id")
+    if parent_id is not None and not isinstance(parent_id, str):
+        raise BadRequest("'parent_id' must be a message id.")
+    async with svc.sessions.begin() as session:
+        parent = await access.message_for_user(session, who.user, parent_id) if parent_id else None
+        try:
+            message, _ = await new_message(
+                session,
+                who.user.id,
+                kind,
+                title=_text(data, "title"),
+                body=_text(data, "body"),
+                parent=parent,
+            )
+        except MessageError as exc:
+            raise BadRequest(str(exc)) from None
+    if kind is not MessageKind.text:
+        # A deferred-length tus upload, so the recorder can stream while recording.
+        upload_id = upload_service.new_upload_id()
+        state = await upload_service.begin(svc, message.id, upload_id)
+        async with svc.sessions.begin() as session:
+            upload_service.add_upload(
+                session,
+                svc,
+                upload_id=upload_id,
+                state=state,
+                message_id=message.id,
+                owner_id=who.user.id,
+                length=None,
+                metadata={"message": message.id},
+            )
+    async with svc.sessions.begin() as session:
+        body = await _describe(request, session, message)
+    return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})
+
+
+async def list_own(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        messages = await session.scalars(
+            select(Message)
+            .where(Message.author_id == who.user.id)
+            .order_by(Message.created_at.desc())
+            .limit(LIST_LIMIT)
+        )
+        items = [await _describe(request, session, m) for m in messages.all()]
+    return JSONResponse({"messages": items})
+
+
+async def detail(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        message = await access.message_for_user(session, who.user, request.path_params["id"])
+        body = await _describe(request, session, message)
+    return JSONResponse(body)
+
+
+async def remove(request: Request) -> Response:
+    who = await require_user(request)
+    svc = services(request)
+    async with svc.sessions.begin() as session:
+        message = await access.message_for_user(session, who.user, request.path_params["id"])
+        if not access.can_change(who.user, message):
+            raise Forbidden("Only the author can delete a message.")
+        await delete_message(session, svc.storage, message)
+    return Response(status_code=204)

@@ -1,0 +1,100 @@
+"""The Starlette application: routes, middleware and lifespan in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from relay import api_messages, health, media, migrate, openapi, pages, tus, uploads
+from relay.context import Services
+from relay.db import create_engine, sessionmaker
+from relay.errors import RelayError
+from relay.settings import Settings
+from relay.storage import open_storage
+
+log = logging.getLogger("relay")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/api/openapi.json", openapi.document),
+        Route("/api/messages", api_messages.create, methods=["POST"]),
+        Route("/api/messages", api_messages.list_own, methods=["GET"]),
+        Route("/api/messages/{id}", api_messages.detail, methods=["GET"]),
+        Route("/api/messages/{id}", api_messages.remove, methods=["DELETE"]),
+        Route("/api/uploads/", uploads.options, methods=["OPTIONS"]),
+        Route("/api/uploads/", uploads.create, methods=["POST"]),
+        Route("/api/uploads/{id}", uploads.options, methods=["OPTIONS"]),
+        Route("/api/uploads/{id}", uploads.head, methods=["HEAD"]),
+        Route("/api/uploads/{id}", uploads.patch, methods=["PATCH"]),
+        Route("/api/uploads/{id}", uploads.terminate, methods=["DELETE"]),
+        Route("/media/{id}/{name}", media.for_user, methods=["GET", "HEAD"]),
+        Route("/s/{token}/media/{name}", media.for_link, methods=["GET", "HEAD"]),
+        *pages.routes(),
+        Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
+    ]
+
+
+async def _relay_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RelayError)
+    if pages.wants_html(request):
+        return pages.error_page(request, exc)
+    body = {"error": exc.code, "detail": exc.detail}
+    headers = exc.headers
+    if request.url.path.startswith("/api/uploads"):
+        headers = tus.base_headers() | headers
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+        services = await start_services(settings)
+        workers = _start_embedded_workers(services)
+        try:
+            yield {"relay": services}
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await services.engine.dispose()
+
+    return Starlette(
+        routes=routes(),
+        exception_handlers={RelayError: _relay_error},
+        lifespan=lifespan,
+    )
+
+
+async def start_services(settings: Settings) -> Services:
+    """Create the engine and storage, migrate when allowed, make sure folders exist."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    if settings.auto_migrate:
+        await migrate.upgrade(engine)
+    storage = open_storage(settings)
+    await storage.check()
+    return Services(
+        settings=settings, engine=engine, sessions=sessionmaker(engine), storage=storage
+    )
+
+
+def _start_embedded_workers(services: Services) -> list[asyncio.Task[None]]:
+    from workers.runner import run_workers
+
+    if services.settings.workers <= 0:
+        return []
+    return [asyncio.create_task(run_workers(services, services.settings.workers))]

@@ -1,0 +1,84 @@
+"""Request helpers for handlers: services, who is asking, CSRF, JSON bodies, URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from relay import auth
+from relay.context import Services
+from relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+
+SESSION_COOKIE = "relay_session"
+CSRF_HEADER = "x-csrf-token"
+MAX_JSON_BYTES = 64 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Cached in the request's scope: lifespan state is shared between requests by some servers.
+_PRINCIPAL = "relay.principal"
+
+
+def services(request: Request) -> Services:
+    return request.state.relay
+
+
+async def principal(request: Request) -> auth.Principal | None:
+    """Resolve the caller once per request, from a bearer token or the session cookie."""
+    if _PRINCIPAL in request.scope:
+        return request.scope[_PRINCIPAL]
+    found: auth.Principal | None = None
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    async with services(request).sessions.begin() as session:
+        if scheme.lower() == "bearer" and token.strip():
+            user = await auth.user_for_token(session, token.strip())
+            if user is None:
+                raise Unauthorized("The API token is not valid.")
+            found = auth.Principal(user=user, via="token")
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            hit = await auth.session_user(session, cookie)
+            if hit is not None:
+                found = auth.Principal(user=hit[0], via="session", csrf_token=hit[1])
+    request.scope[_PRINCIPAL] = found
+    return found
+
+
+async def require_user(request: Request, form_csrf: str | None = None) -> auth.Principal:
+    """The signed-in caller; state-changing calls made with a cookie must carry the CSRF token."""
+    who = await principal(request)
+    if who is None:
+        raise Unauthorized("Sign in, or send an API token as 'Authorization: Bearer …'.")
+    if request.method not in SAFE_METHODS and who.via == "session":
+        given = request.headers.get(CSRF_HEADER) or form_csrf or ""
+        if not who.csrf_token or not auth.same(given, who.csrf_token):
+            raise Forbidden("The CSRF token is missing or wrong: reload the page and try again.")
+    return who
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The JSON body must be an object.")
+    return data
+
+
+def base_url(request: Request) -> str:
+    """Public origin for absolute links: RELAY_PUBLIC_URL, else what the request came to."""
+    configured = services(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def is_https(request: Request) -> bool:
+    secure = services(request).settings.cookie_secure
+    return secure if secure is not None else base_url(request).startswith("https://")

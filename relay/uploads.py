@@ -1,0 +1,213 @@
+"""tus 1.0 endpoints at /api/uploads/ (core, creation, creation-with-upload,
+creation-defer-length, termination, expiration)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from relay import tus, upload_service
+from relay.context import Services
+from relay.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+from relay.http import base_url, require_user, services
+from relay.messages import MessageError, kind_for_type, new_message, title_from_filename
+from relay.models import Message, MessageStatus, Upload
+
+
+class Body:
+    """The request body as chunks, cut at `allowance` bytes; a client that drops ends it.
+
+    Ending quietly on a disconnect lets the caller keep every byte that did arrive, so the
+    client can resume from the server's offset.
+    """
+
+    def __init__(self, request: Request, allowance: int, lock: upload_service.Lock) -> None:
+        self.request = request
+        self.allowance = allowance
+        self.lock = lock
+        self.received = 0
+        self.over = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        refreshed = time.monotonic()
+        try:
+            async for chunk in self.request.stream():
+                if not chunk:
+                    continue
+                room = self.allowance - self.received
+                if len(chunk) > room:
+                    self.over = True
+                    chunk = chunk[:room]
+                self.received += len(chunk)
+                if chunk:
+                    yield chunk
+                if self.over:
+                    return
+                if time.monotonic() - refreshed > upload_service.LOCK_SECONDS / 3:
+                    await self.lock.refresh()
+                    refreshed = time.monotonic()
+        except ClientDisconnect:
+            return
+
+
+def _headers(upload: Upload, **extra: str) -> dict[str, str]:
+    headers = tus.base_headers() | {"Upload-Expires": tus.http_date(upload.expires_at)}
+    return headers | extra
+
+
+async def options(request: Request) -> Response:
+    limit = services(request).settings.max_upload_bytes
+    headers = tus.base_headers() | {
+        "Tus-Version": tus.VERSION,
+        "Tus-Extension": tus.EXTENSIONS,
+        "Tus-Max-Size": str(limit),
+    }
+    return Response(status_code=204, headers=headers)
+
+
+def _check_length(length: int | None, limit: int) -> None:
+    if length is None:
+        return
+    if length > limit:
+        raise PayloadTooLarge(f"An upload may have at most {limit} bytes; this one has {length}.")
+    if length == 0:
+        raise BadRequest("The upload is empty: a recording needs at least one byte.")
+
+
+async def _target_message(
+    request: Request, user_id: str, metadata: dict[str, str]
+) -> Message | None:
+    """The existing message named in Upload-Metadata, checked; None means make a new one."""
+    message_id = metadata.get("message")
+    if not message_id:
+        return None
+    async with services(request).sessions.begin() as session:
+        message = await session.get(Message, message_id)
+    if message is None or message.author_id != user_id:
+        raise NotFound("No such message.")
+    if message.status is not MessageStatus.uploading:
+        raise Conflict("This message has its media already; create a new message.")
+    return message
+
+
+async def create(request: Request) -> Response:
+    tus.check_version(request.headers)
+    who = await require_user(request)
+    svc = services(request)
+    length = tus.creation_length(request.headers)
+    _check_length(length, svc.settings.max_upload_bytes)
+    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
+    message = await _target_message(request, who.user.id, metadata)
+    with_body = request.headers.get("content-type") == tus.CONTENT_TYPE
+    upload_id = upload_service.new_upload_id()
+    async with svc.sessions.begin() as session:
+        if message is None:
+            filetype = metadata.get("filetype", "")
+            try:
+                message, _ = await new_message(
+                    session,
+                    who.user.id,
+                    kind_for_type(filetype),
+                    title=metadata.get("title")
+                    or title_from_filename(metadata.get("filename", "")),
+                )
+            except MessageError as exc:
+                raise BadRequest(str(exc)) from None
+        message_id = message.id
+    state = await upload_service.begin(svc, message_id, upload_id)
+    async with svc.sessions.begin() as session:
+        upload = upload_service.add_upload(
+            session,
+            svc,
+            upload_id=upload_id,
+            state=state,
+            message_id=message_id,
+            owner_id=who.user.id,
+            length=length,
+            metadata=metadata,
+        )
+    headers = _headers(upload, Location=f"{base_url(request)}/api/uploads/{upload_id}")
+    if with_body:
+        offset = await _receive(request, svc, upload, length)
+        headers["Upload-Offset"] = str(offset)
+    return Response(status_code=201, headers=headers)
+
+
+async def head(request: Request) -> Response:
+    tus.check_version(request.headers)
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+    headers = _headers(upload, **{"Upload-Offset": str(upload.offset)})
+    if upload.length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(upload.length)
+    if upload.metadata_json:
+        headers["Upload-Metadata"] = tus.format_metadata(upload.metadata_json)
+    return Response(status_code=200, headers=headers)
+
+
+async def patch(request: Request) -> Response:
+    tus.check_version(request.headers)
+    who = await require_user(request)
+    svc = services(request)
+    if request.headers.get("content-type") != tus.CONTENT_TYPE:
+        raise UnsupportedMediaType(f"A PATCH body must have 'Content-Type: {tus.CONTENT_TYPE}'.")
+    async with svc.sessions.begin() as session:
+        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+    offset = tus.parse_size(request.headers.get("upload-offset"), "Upload-Offset")
+    if offset is None:
+        raise BadRequest("A PATCH needs an Upload-Offset header.")
+    if offset != upload.offset:
+        raise Conflict(
+            f"Upload-Offset must be {upload.offset}, the number of bytes received.",
+            headers=_headers(upload, **{"Upload-Offset": str(upload.offset)}),
+        )
+    length = upload.length
+    declared = tus.parse_size(request.headers.get("upload-length"), "Upload-Length")
+    if declared is not None:
+        if length is not None and declared != length:
+            raise BadRequest(f"Upload-Length is {length} already and cannot change.")
+        if declared < upload.offset:
+            raise BadRequest(
+                f"Upload-Length {declared} is less than the {upload.offset} bytes received."
+            )
+        _check_length(declared, svc.settings.max_upload_bytes)
+        length = declared
+    new_offset = await _receive(request, svc, upload, length)
+    async with svc.sessions.begin() as session:
+        upload = await session.get(Upload, upload.id) or upload
+    return Response(status_code=204, headers=_headers(upload, **{"Upload-Offset": str(new_offset)}))
+
+
+async def _receive(request: Request, svc: Services, upload: Upload, length: int | None) -> int:
+    limit = length if length is not None else svc.settings.max_upload_bytes
+    sent = tus.parse_size(request.headers.get("content-length"), "Content-Length")
+    if sent is not None and upload.offset + sent > limit:
+        what = "the declared Upload-Length" if length is not None else "the size limit"
+        raise PayloadTooLarge(
+            f"{sent} more bytes after {upload.offset} would go beyond {what} of {limit} bytes."
+        )
+    lock = upload_service.Lock(svc, upload.id)
+    body = Body(request, limit - upload.offset, lock)
+    offset = await upload_service.append(svc, upload.id, upload.offset, length, body, lock)
+    if body.over:
+        raise PayloadTooLarge(
+            f"The body went beyond {limit} bytes; the first {offset} bytes are kept.",
+            headers=tus.base_headers() | {"Upload-Offset": str(offset)},
+        )
+    return offset
+
+
+async def terminate(request: Request) -> Response:
+    tus.check_version(request.headers)
+    who = await require_user(request)
+    svc = services(request)
+    async with svc.sessions.begin() as session:
+        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+    await upload_service.terminate(svc, upload)
+    return Response(status_code=204, headers=tus.base_headers())

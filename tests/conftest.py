@@ -1,0 +1,150 @@
+"""Shared fixtures. Every storage and database test runs on both stacks:
+
+- "embedded": SQLite file + local media folder (the `relay serve` default);
+- "scaled": PostgreSQL on 127.0.0.1:5432 + OpenStack Swift through s3api (infra/swift.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from relay import auth
+from relay.app import create_app
+from relay.context import Services
+from relay.db import create_engine, sessionmaker
+from relay.migrate import upgrade
+from relay.settings import JobSettings, Settings
+from relay.storage import open_storage
+
+pytest_plugins = ["tests.fixtures_storage"]
+
+PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+STACKS = ["embedded", "scaled"]
+TABLES = "jobs, renditions, share_links, uploads, messages, sessions, api_tokens, users"
+
+
+async def create_pg_database() -> str:
+    """A new, empty database on the local server; returns its SQLAlchemy URL."""
+    name = f"relay_test_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """One migrated PostgreSQL database for the session; tests empty it before use."""
+    url = await create_pg_database()
+    engine = create_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    yield url
+    await drop_pg_database(url)
+
+
+@pytest.fixture(params=STACKS)
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    base = Settings(
+        data_dir=tmp_path / "var",
+        media_dir=tmp_path / "var" / "media",
+        spool_dir=tmp_path / "var" / "spool",
+        workers=0,
+        jobs=JobSettings(lease_seconds=5, retry_base_seconds=0.2, poll_seconds=0.1),
+    )
+    if request.param == "embedded":
+        return base.replace(database_url=f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    url = request.getfixturevalue("pg_url")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    return base.replace(database_url=url, storage="s3", s3=request.getfixturevalue("s3_settings"))
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """Engine, sessions and storage without the web app (for job and worker tests)."""
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    storage = open_storage(settings)
+    await storage.check()
+    yield Services(settings=settings, engine=engine, sessions=sessionmaker(engine), storage=storage)
+    await engine.dispose()
+
+
+@dataclass
+class Person:
+    id: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    app: object
+    client: httpx.AsyncClient
+    services: Services
+    author: Person
+    other: Person
+    admin: Person
+
+    def anonymous(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://relay.test"
+        )
+
+
+async def add_person(services: Services, email: str, *, admin: bool = False) -> Person:
+    password = secrets.token_urlsafe(12)
+    async with services.sessions.begin() as session:
+        user = await auth.create_user(session, email, password, admin=admin)
+        token = await auth.issue_api_token(session, user)
+    return Person(id=user.id, email=user.email, password=password, token=token)
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    """The app (without embedded workers) on one stack, with an author, another user, an admin."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        services: Services = manager._state["relay"]
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://relay.test"
+        )
+        world = World(
+            app=manager.app,
+            client=client,
+            services=services,
+            author=await add_person(services, "author@example.org"),
+            other=await add_person(services, "other@example.org"),
+            admin=await add_person(services, "admin@example.org", admin=True),
+        )
+        async with client:
+            yield world
