@@ -1,0 +1,123 @@
+"""`relay serve | worker | migrate | user add`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from relay.settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relay", description="Asynchronous audio and video messages."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web service with embedded workers")
+    serve.add_argument("--host", help="address to listen on (RELAY_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (RELAY_PORT)")
+    worker = sub.add_parser("worker", help="run media workers only (for scale-out)")
+    worker.add_argument("--concurrency", type=int, default=1, help="jobs at once")
+    worker.add_argument("--burst", action="store_true", help="exit when no job is due")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a user and print an API token (last line)")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--name", default="")
+    add.add_argument("--admin", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "worker":
+        return asyncio.run(_worker(settings, args.concurrency, args.burst))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    return asyncio.run(_user_add(settings, args))
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from relay.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:
+    from relay.app import start_services
+    from workers.runner import run_workers
+
+    services = await start_services(settings)
+    try:
+        await run_workers(services, concurrency, burst=burst)
+    finally:
+        await services.engine.dispose()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from relay import migrate
+    from relay.db import create_engine
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from relay import auth, migrate
+    from relay.db import create_engine, sessionmaker
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(engine)
+        async with sessionmaker(engine).begin() as session:
+            user = await auth.create_user(
+                session, args.email, args.password, admin=args.admin, name=args.name
+            )
+            token = await auth.issue_api_token(session, user, "cli")
+    except auth.AccountError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    role = "admin" if args.admin else "user"
+    print(f"created {role} {user.email}; API token for scripts:")
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

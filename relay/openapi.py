@@ -1,0 +1,189 @@
+"""The OpenAPI 3.1 document of every JSON endpoint, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+TUS_HEADERS = {"Tus-Resumable": {"schema": {"type": "string", "const": "1.0.0"}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+        for c in codes
+    }
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+MESSAGE = {"$ref": "#/components/schemas/Message"}
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+TUS_IN = [{"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string"}}]
+
+PATHS: dict[str, Any] = {
+    "/healthz": {
+        "get": {"summary": "Process is alive", "responses": {"200": _json({"type": "object"})}}
+    },
+    "/readyz": {
+        "get": {
+            "summary": "Database and storage are reachable",
+            "responses": {
+                "200": _json({"type": "object"}),
+                "503": _json({"type": "object"}, "not ready"),
+            },
+        }
+    },
+    "/api/messages": {
+        "post": {
+            "summary": "Create a message; audio/video ones get a deferred-length tus upload",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NewMessage"}}
+                },
+            },
+            "responses": {"201": _json(MESSAGE, "created"), **_errors(400, 401, 403, 404, 413)},
+        },
+        "get": {
+            "summary": "The caller's messages, newest first",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"messages": {"type": "array", "items": MESSAGE}},
+                    }
+                ),
+                **_errors(401),
+            },
+        },
+    },
+    "/api/messages/{id}": {
+        "parameters": ID,
+        "get": {
+            "summary": "Status, renditions and failure reason",
+            "responses": {"200": _json(MESSAGE), **_errors(401, 404)},
+        },
+        "delete": {
+            "summary": "Delete the message and all its media",
+            "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404)},
+        },
+    },
+    "/api/uploads/": {
+        "options": {
+            "summary": "tus capabilities",
+            "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}},
+        },
+        "post": {
+            "summary": "tus creation (Upload-Length or Upload-Defer-Length: 1; Upload-Metadata "
+            "`message`, `filename`, `filetype`, `title`); a body makes it creation-with-upload",
+            "parameters": TUS_IN,
+            "responses": {
+                "201": {
+                    "description": "created; Location is the upload URL",
+                    "headers": TUS_HEADERS,
+                },
+                **_errors(400, 401, 403, 404, 409, 412, 413),
+            },
+        },
+    },
+    "/api/uploads/{id}": {
+        "parameters": ID,
+        "head": {
+            "summary": "tus offset",
+            "parameters": TUS_IN,
+            "responses": {
+                "200": {"description": "Upload-Offset, Upload-Length"},
+                **_errors(401, 404, 410),
+            },
+        },
+        "patch": {
+            "summary": "tus append at Upload-Offset (application/offset+octet-stream)",
+            "parameters": TUS_IN,
+            "responses": {
+                "204": {"description": "stored; Upload-Offset is the new offset"},
+                **_errors(400, 401, 403, 404, 409, 410, 412, 413, 415, 423),
+            },
+        },
+        "delete": {
+            "summary": "tus termination",
+            "parameters": TUS_IN,
+            "responses": {"204": {"description": "terminated"}, **_errors(401, 404, 409, 410, 423)},
+        },
+    },
+}
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["error", "detail"],
+            "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+        },
+        "NewMessage": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {
+                "kind": {"enum": ["audio", "video", "text"]},
+                "title": {"type": "string", "maxLength": 300},
+                "body": {"type": "string", "description": "text messages only"},
+                "parent_id": {"type": "string", "description": "reply to this message"},
+            },
+        },
+        "Rendition": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "mime": {"type": "string"},
+                "bytes": {"type": "integer"},
+                "width": {"type": ["integer", "null"]},
+                "height": {"type": ["integer", "null"]},
+                "duration": {"type": ["number", "null"]},
+                "url": {"type": "string"},
+            },
+        },
+        "Message": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "kind": {"enum": ["audio", "video", "text"]},
+                "status": {"enum": ["uploading", "processing", "ready", "failed"]},
+                "title": {"type": "string"},
+                "body": {"type": "string"},
+                "duration": {"type": ["number", "null"]},
+                "error": {"type": ["string", "null"]},
+                "thread_id": {"type": "string"},
+                "parent_id": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "share_url": {"type": ["string", "null"]},
+                "upload_url": {"type": "string", "description": "while uploading"},
+                "upload_offset": {"type": "integer", "description": "while uploading"},
+                "renditions": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/Rendition"},
+                },
+            },
+        },
+    },
+    "securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "session": {"type": "apiKey", "in": "cookie", "name": "relay_session"},
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Relay", "version": "0.1.0"},
+    "security": [{"bearer": []}, {"session": []}],
+    "paths": PATHS,
+    "components": COMPONENTS,
+}
+
+
+async def document(request: Request) -> Response:
+    return JSONResponse(DOCUMENT)

@@ -1,0 +1,173 @@
+"""The worker loop: claim a job, run its handler under a heartbeat, record the outcome.
+
+Used embedded in `relay serve` and alone in `relay worker` (with `--burst` it processes
+what is queued and exits, which makes end-to-end tests deterministic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relay import jobs, upload_service
+from relay.context import Services
+
+log = logging.getLogger("relay.worker")
+SWEEP_SECONDS = 300.0
+
+
+class Retry(Exception):
+    """Raised by a handler to run the job again later."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class JobFailed(Exception):
+    """Raised by a handler for a permanent failure; `reason` is shown to people."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Run = Callable[["Context", jobs.ClaimedJob], Awaitable[None]]
+OnFailure = Callable[[AsyncSession, jobs.ClaimedJob, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Run
+    on_failure: OnFailure  # called in the transaction that marks the job failed
+
+
+@dataclass
+class Context:
+    services: Services
+    ffmpeg_slots: asyncio.Semaphore
+
+
+def default_handlers() -> dict[str, Handler]:
+    from workers import media_job
+
+    return {upload_service.MEDIA_JOB: Handler(media_job.run, media_job.on_failure)}
+
+
+class Worker:
+    def __init__(
+        self,
+        context: Context,
+        handlers: dict[str, Handler],
+        worker_id: str | None = None,
+    ) -> None:
+        self.context = context
+        self.handlers = handlers
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.settings = context.services.settings.jobs
+
+    async def run(self, *, burst: bool = False) -> int:
+        """Process jobs until cancelled (or, in burst mode, until none is due)."""
+        done = 0
+        wakeup = self.context.services.wakeup
+        while True:
+            if await self.run_one():
+                done += 1
+                continue
+            if burst:
+                return done
+            wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), self.settings.poll_seconds)
+
+    async def run_one(self) -> bool:
+        services = self.context.services
+        job = await jobs.claim(
+            services.sessions, self.worker_id, self.settings.lease_seconds, list(self.handlers)
+        )
+        if job is None:
+            return False
+        handler = self.handlers[job.kind]
+        if job.attempts > job.max_attempts:
+            await self._fail(handler, job, "It was tried too often without finishing.")
+            return True
+        work = asyncio.create_task(handler.run(self.context, job))
+        beat = asyncio.create_task(self._heartbeat(job, work))
+        try:
+            await work
+        except asyncio.CancelledError:
+            if not (work.cancelled() and beat.done()):
+                raise
+            # The heartbeat stopped the work: another worker owns the job now.
+            log.warning("job %s: lease lost to another worker; dropped", job.id)
+        except JobFailed as exc:
+            await self._fail(handler, job, exc.reason)
+        except Retry as exc:
+            await self._retry(handler, job, str(exc), exc.delay)
+        except Exception as exc:  # noqa: BLE001 - any other error is worth another try
+            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            await self._retry(handler, job, detail, None)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        return True
+
+    async def _heartbeat(self, job: jobs.ClaimedJob, work: asyncio.Task[None]) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            if not await jobs.heartbeat(
+                self.context.services.sessions, job, self.settings.lease_seconds
+            ):
+                work.cancel()
+                return
+
+    async def _retry(
+        self, handler: Handler, job: jobs.ClaimedJob, error: str, delay: float | None
+    ) -> None:
+        if job.attempts >= job.max_attempts:
+            reason = f"Processing failed after {job.attempts} attempts: {error.splitlines()[-1]}"
+            await self._fail(handler, job, reason, error)
+            return
+        wait = delay if delay is not None else self._backoff(job)
+        await jobs.retry_later(self.context.services.sessions, job, error, wait)
+
+    def _backoff(self, job: jobs.ClaimedJob) -> float:
+        return jobs.backoff_seconds(job.attempts, self.settings.retry_base_seconds)
+
+    async def _fail(
+        self, handler: Handler, job: jobs.ClaimedJob, reason: str, error: str | None = None
+    ) -> None:
+        async with self.context.services.sessions.begin() as session:
+            if await jobs.fail(session, job, error or reason):
+                await handler.on_failure(session, job, reason)
+
+
+async def sweep_forever(services: Services) -> None:
+    """Abort abandoned uploads now and then (any instance may do it; deletes are idempotent)."""
+    while True:
+        try:
+            await upload_service.sweep_expired(services)
+        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next round
+            log.exception("sweeping expired uploads failed")
+        await asyncio.sleep(SWEEP_SECONDS)
+
+
+async def run_workers(services: Services, count: int, *, burst: bool = False) -> None:
+    """`count` worker loops sharing one ffmpeg semaphore, plus the upload sweeper."""
+    context = Context(services, asyncio.Semaphore(services.settings.media.ffmpeg_concurrency))
+    handlers = default_handlers()
+    loops = [Worker(context, handlers).run(burst=burst) for _ in range(count)]
+    if burst:
+        await asyncio.gather(*loops)
+        return
+    await asyncio.gather(*loops, sweep_forever(services))
