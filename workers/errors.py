@@ -1,0 +1,48 @@
+"""Errors raised by the media workers.
+
+    MediaError                the media pipeline failed
+    ├── MediaRejected         the upload can never be processed; `reason` is shown to its author
+    └── FFmpegError           ffmpeg or ffprobe failed; may be transient, worth a retry
+        └── FFmpegTimeout     the run exceeded its wall-clock budget and was killed
+
+A bare `MediaError` means our own output failed verification: neither the author's fault
+nor likely to pass on a retry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MediaError(Exception):
+    """The media pipeline failed."""
+
+
+class MediaRejected(MediaError):
+    """The upload is unusable; `reason` is a sentence for its author."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FFmpegError(MediaError):
+    """ffmpeg or ffprobe exited with an error."""
+
+    def __init__(self, argv: list[str], returncode: int | None, stderr_tail: str) -> None:
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = self.stderr_tail.strip().splitlines()
+        last = f": {lines[-1]}" if lines else ""
+        return f"{Path(self.argv[0]).name} exited with status {self.returncode}{last}"
+
+
+class FFmpegTimeout(FFmpegError):
+    """ffmpeg or ffprobe ran too long and was killed."""
+
+    def _message(self) -> str:
+        return f"{Path(self.argv[0]).name} ran too long and was killed"
