@@ -47,7 +47,7 @@ async def create(world: World, person: Person, length: int | None, **metadata: s
 async def patch(
     client: httpx.AsyncClient, url: str, person: Person, offset: int, data: bytes, **extra: str
 ) -> httpx.Response:
-    headers = h(person, **OCTETS, **{"Upload-Offset": str(offset)}, **extra)
+    headers = h(person, **(OCTETS | {"Upload-Offset": str(offset)} | extra))
     return await client.patch(url, content=data, headers=headers)
 
 
