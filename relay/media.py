@@ -45,9 +45,7 @@ def _filename(message: Message, rendition: Rendition) -> str:
     return f"{stem.strip()[:80] or 'relay-message'}.{EXTENSIONS.get(rendition.mime, 'bin')}"
 
 
-async def _serve(
-    request: Request, message: Message, rendition: Rendition, *, private: bool
-) -> Response:
+async def _serve(request: Request, message: Message, rendition: Rendition) -> Response:
     storage = services(request).storage
     url = await storage.presigned_url(
         rendition.storage_key, content_type=rendition.mime, filename=_filename(message, rendition)

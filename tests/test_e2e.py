@@ -58,10 +58,13 @@ async def wait_status(client: httpx.AsyncClient, message_id: str, *, seconds: fl
     raise AssertionError(f"message {message_id} stayed {body['status']}")
 
 
-async def upload(client: httpx.AsyncClient, url: str, data: bytes, start: int = 0) -> None:
-    offset = start
-    while offset < len(data):
-        chunk = data[offset : offset + CHUNK]
+async def upload(
+    client: httpx.AsyncClient, url: str, data: bytes, start: int = 0, stop: int | None = None
+) -> None:
+    """PATCH data[start:stop] in CHUNK pieces; the piece that ends the data sets its length."""
+    offset, stop = start, len(data) if stop is None else stop
+    while offset < stop:
+        chunk = data[offset : min(stop, offset + CHUNK)]
         final = {"Upload-Length": str(len(data))} if offset + len(chunk) == len(data) else {}
         headers = {
             **TUS,
@@ -108,7 +111,7 @@ async def test_record_upload_resume_process_and_play(env: dict[str, str], tmp_pa
             data = make_webm(tmp_path / "rec.webm", seconds=4, size="320x240").read_bytes()
 
             # Half the recording, then a connection that drops mid-body, then resume.
-            await upload(client, message["upload_url"], data[: len(data) // 2])
+            await upload(client, message["upload_url"], data, stop=len(data) // 2)
             before = len(data) // 2
             interrupted_patch(
                 message["upload_url"], token, before, data[before : before + 3 * CHUNK]
