@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -28,6 +31,7 @@ from relay.storage import open_storage
 
 pytest_plugins = ["tests.fixtures_storage"]
 
+T = TypeVar("T")
 PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 STACKS = ["embedded", "scaled"]
 TABLES = "jobs, renditions, share_links, uploads, messages, sessions, api_tokens, users"
@@ -41,7 +45,11 @@ async def create_pg_database() -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
+    return (
+        PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+        + "/"
+        + name
+    )
 
 
 async def drop_pg_database(url: str) -> None:
@@ -53,19 +61,38 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-async def pg_url() -> AsyncIterator[str]:
-    """One migrated PostgreSQL database for the session; tests empty it before use."""
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on its own loop in a thread: for sync fixtures that a running loop
+    (of an async test or fixture) may set up lazily through getfixturevalue."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _migrated_pg_database() -> str:
     url = await create_pg_database()
     engine = create_engine(url)
     await upgrade(engine)
     await engine.dispose()
+    return url
+
+
+async def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the session; tests empty it before use."""
+    url = run_apart(_migrated_pg_database())
     yield url
-    await drop_pg_database(url)
+    run_apart(drop_pg_database(url))
 
 
 @pytest.fixture(params=STACKS)
-async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     base = Settings(
         data_dir=tmp_path / "var",
         media_dir=tmp_path / "var" / "media",
@@ -76,10 +103,7 @@ async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "embedded":
         return base.replace(database_url=f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
     url = request.getfixturevalue("pg_url")
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
+    run_apart(_truncate(url))
     return base.replace(database_url=url, storage="s3", s3=request.getfixturevalue("s3_settings"))
 
 

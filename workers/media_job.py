@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relay import jobs
 from relay.models import Message, MessageKind, MessageStatus, Rendition
 from relay.storage import ObjectNotFound
-from workers.errors import FFmpegError, FFmpegTimeout, MediaRejected
+from workers.errors import FFmpegTimeout, MediaError, MediaRejected
 from workers.runner import Context, JobFailed, Retry
 from workers.transcode import RenditionFile, make_renditions
 
@@ -48,9 +48,9 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             raise JobFailed(exc.reason) from None
         except FFmpegTimeout as exc:
             raise Retry(f"ffmpeg took too long: {exc.stderr_tail[-500:]}") from None
-        except FFmpegError as exc:
-            # The same input fails the same way again: no point retrying.
-            log.warning("job %s: ffmpeg failed: %s", job.id, exc.stderr_tail[-2000:])
+        except MediaError as exc:
+            # The same input fails the same way again (ffmpeg error, output failed checks).
+            log.warning("job %s: conversion failed: %s", job.id, exc)
             raise JobFailed(
                 "This recording could not be converted (it may be damaged or incomplete)."
             ) from None
