@@ -26,6 +26,22 @@ class ObjectNotFound(StorageError):
         self.key = key
 
 
+def check_key(key: str) -> str:
+    """Return the key when it is a plain relative path; raise StorageError otherwise.
+
+    Both backends accept the same keys, so a key that works on S3 also works on disk.
+    """
+    if (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(part in ("", ".", "..") for part in key.split("/"))
+    ):
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
+
+
 @dataclass
 class UploadState:
     """What a resumable upload has stored so far; saved as JSON in the uploads table.
