@@ -1,0 +1,395 @@
+"""Server-rendered pages: sign-in, the message list, one message, and public share pages."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from relay import access, api_messages, auth
+from relay.db import utcnow
+from relay.errors import Forbidden, RelayError
+from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
+from relay.models import Message, ShareLink, User
+from relay.settings import Settings
+
+LOGIN_CSRF_COOKIE = "relay_login_csrf"
+LOGIN_CSRF_FIELD = "csrf"
+LIST_LIMIT = 200
+MAX_FIELD = 1024
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def time_text(value: datetime | str | None) -> str:
+    """A UTC timestamp to the minute, from a datetime or an ISO string."""
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["duration"] = duration_text
+    env.filters["when"] = time_text
+    return env
+
+
+# Stateless configuration: templates are read from disk on first use and cached.
+TEMPLATES = Jinja2Templates(env=_environment())
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", _page(home), methods=["GET"]),
+        Route("/login", _page(login_form), methods=["GET"]),
+        Route("/login", _page(login), methods=["POST"]),
+        Route("/logout", _page(logout), methods=["POST"]),
+        Route("/m/{id}", _page(message_page), methods=["GET"]),
+        Route("/s/{token}", _page(share_page), methods=["GET"]),
+        Route("/s/{token}/status", share_status, methods=["GET"]),
+    ]
+
+
+# -- security headers -------------------------------------------------------------------
+
+
+def media_origins(settings: Settings) -> list[str]:
+    """Origins that media may come from besides our own: S3 answers with presigned URLs."""
+    if settings.storage != "s3":
+        return []
+    s3 = settings.s3
+    endpoint = s3.public_endpoint_url or s3.endpoint_url
+    if not endpoint:
+        hosts = ["s3.amazonaws.com", f"s3.{s3.region}.amazonaws.com"]
+        if s3.addressing == "virtual":
+            hosts = [f"{s3.bucket}.{host}" for host in hosts]
+        return [f"https://{host}" for host in hosts]
+    parts = urlsplit(endpoint)
+    netloc = parts.netloc.lower()
+    if s3.addressing == "virtual":
+        netloc = f"{s3.bucket}.{netloc}"
+    return [f"{parts.scheme}://{netloc}"]
+
+
+def content_security_policy(settings: Settings) -> str:
+    media = " ".join(["'self'", *media_origins(settings)])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src {media}",
+            f"media-src {media}",
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def _is_share(request: Request) -> bool:
+    return request.url.path.startswith("/s/")
+
+
+def _protect(request: Request, response: Response) -> Response:
+    share = _is_share(request)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        services(request).settings
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    if share:
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    context = {"share": _is_share(request), "user": None, "csrf": "", **context}
+    response = TEMPLATES.TemplateResponse(
+        request, name, context, status_code=status, headers=headers
+    )
+    return _protect(request, response)
+
+
+def _redirect(request: Request, location: str) -> Response:
+    return _protect(request, RedirectResponse(location, status_code=303))
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/media/")):
+        return False
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, exc: RelayError) -> Response:
+    if exc.status == 401:
+        if request.method in ("GET", "HEAD"):
+            return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
+        return _redirect(request, "/login")
+    context = {"status": exc.status, "detail": exc.detail}
+    return _render(request, "error.html", context, status=exc.status, headers=exc.headers)
+
+
+def _page(handler: Handler) -> Handler:
+    """Pages answer errors with an HTML page whatever the Accept header says."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except RelayError as exc:
+            return error_page(request, exc)
+
+    return wrapper
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+# -- sign-in ---------------------------------------------------------------------------
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after sign-in; anything that could leave the site becomes "/"."""
+    if not value or len(value) > 2000 or not value.startswith("/"):
+        return "/"
+    # Browsers read "//host" and "/\host" as another origin and drop tabs and newlines.
+    if value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
+    return value
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form(max_files=0, max_fields=10, max_part_size=64 * 1024)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _login_csrf(request: Request) -> str:
+    value = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return value if 32 <= len(value) <= 64 else auth.new_secret()
+
+
+def _login(
+    request: Request, *, csrf: str, next_path: str, email: str = "", error: bool = False
+) -> Response:
+    context = {"login_csrf": csrf, "next": next_path, "email": email, "error": error}
+    return _render(request, "login.html", context, status=400 if error else 200)
+
+
+async def login_form(request: Request) -> Response:
+    csrf = _login_csrf(request)
+    next_path = safe_next(request.query_params.get("next"))
+    response = _login(request, csrf=csrf, next_path=next_path)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        path="/login",
+        secure=is_https(request),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not auth.same(cookie, _field(form, LOGIN_CSRF_FIELD)):
+        raise Forbidden("The sign-in form has expired: reload the page and try again.")
+    email, password = _field(form, "email"), _field(form, "password")
+    next_path = safe_next(_field(form, "next"))
+    settings = services(request).settings
+    async with services(request).sessions.begin() as session:
+        user = await auth.authenticate(session, email, password)
+        if user is not None:
+            if old := request.cookies.get(SESSION_COOKIE):
+                await auth.end_session(session, old)
+            value, _ = await auth.start_session(session, user, settings.session_days)
+    if user is None:
+        # One message for both cases: never tell which of the two was wrong.
+        return _login(request, csrf=cookie, next_path=next_path, email=email, error=True)
+    response = _redirect(request, next_path)
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=settings.session_days * 86400,
+        path="/",
+        secure=is_https(request),
+        httponly=True,
+        samesite="lax",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await _form(request)
+    await require_user(request, form_csrf=_field(form, "csrf"))
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        async with services(request).sessions.begin() as session:
+            await auth.end_session(session, cookie)
+    response = _redirect(request, "/login")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=is_https(request), httponly=True, samesite="lax"
+    )
+    return response
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _redirect(request, "/login")
+    async with services(request).sessions.begin() as session:
+        messages = list(
+            await session.scalars(
+                select(Message)
+                .where(Message.author_id == who.user.id)
+                .order_by(Message.created_at.desc(), Message.id)
+                .limit(LIST_LIMIT)
+            )
+        )
+        tokens = await _share_tokens(session, [m.id for m in messages])
+    items = [
+        {"message": m, "share_url": _share_url(request, tokens[m.id]) if m.id in tokens else None}
+        for m in messages
+    ]
+    return _render(request, "home.html", {**_who(who), "items": items})
+
+
+async def message_page(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
+    async with services(request).sessions.begin() as session:
+        message = await access.message_for_user(session, who.user, request.path_params["id"])
+        renditions = await api_messages.load_renditions(session, message.id)
+        token = await access.share_token_for(session, message)
+    share_url = _share_url(request, token) if token else None
+    data = api_messages.message_json(
+        message, renditions=renditions, media_base=f"/media/{message.id}", share_url=share_url
+    )
+    context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
+    return _render(request, "message.html", context)
+
+
+async def share_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    async with services(request).sessions.begin() as session:
+        _, message = await access.message_for_link(session, token)
+        author = await session.get(User, message.author_id)
+        renditions = await api_messages.load_renditions(session, message.id)
+    data = _link_json(request, token, message, renditions)
+    context = {
+        "author": author.display_name if author else "",
+        **_player(data, f"/s/{token}/status"),
+    }
+    return _render(request, "share.html", context)
+
+
+async def share_status(request: Request) -> Response:
+    """The share page polls this while the message is being processed."""
+    token = request.path_params["token"]
+    try:
+        async with services(request).sessions.begin() as session:
+            _, message = await access.message_for_link(session, token)
+            renditions = await api_messages.load_renditions(session, message.id)
+    except RelayError as exc:
+        body = {"error": exc.code, "detail": exc.detail}
+        response = JSONResponse(body, status_code=exc.status, headers=exc.headers)
+        return _protect(request, response)
+    return _protect(request, JSONResponse(_link_json(request, token, message, renditions)))
+
+
+def _link_json(
+    request: Request, token: str, message: Message, renditions: Sequence[Any]
+) -> dict[str, Any]:
+    return api_messages.message_json(
+        message,
+        renditions=list(renditions),
+        media_base=f"/s/{token}/media",
+        share_url=_share_url(request, token),
+    )
+
+
+def _player(data: dict[str, Any], status_url: str) -> dict[str, Any]:
+    media = {r["name"]: r for r in data.get("renditions") or []}
+    return {"m": data, "media": media, "status_url": status_url}
+
+
+def _who(who: auth.Principal) -> dict[str, Any]:
+    return {"user": who.user, "csrf": who.csrf_token or ""}
+
+
+def _share_url(request: Request, token: str) -> str:
+    return f"{base_url(request)}/s/{token}"
+
+
+async def _share_tokens(session: AsyncSession, message_ids: list[str]) -> dict[str, str]:
+    """Each message's oldest live link, like access.share_token_for, in one query."""
+    if not message_ids:
+        return {}
+    now = utcnow()
+    links = await session.scalars(
+        select(ShareLink)
+        .where(ShareLink.message_id.in_(message_ids), ShareLink.revoked_at.is_(None))
+        .order_by(ShareLink.created_at)
+    )
+    found: dict[str, str] = {}
+    for link in links:
+        if link.expires_at is None or link.expires_at > now:
+            found.setdefault(link.message_id, link.token)
+    return found
