@@ -19,17 +19,6 @@ from relay.models import Message, MessageStatus, Rendition, ShareLink
 from relay.settings import S3Settings, Settings
 from tests.conftest import Person, World
 
-
-@pytest.fixture(autouse=True)
-def _pg_url_before_settings(request: pytest.FixtureRequest) -> None:
-    # conftest's async `settings` fixture asks for the async `pg_url` with getfixturevalue,
-    # which pytest-asyncio cannot set up from inside a running loop; setting it up first
-    # from a sync fixture lets `settings` find it cached. Drop once conftest does this.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("settings") == "scaled":
-        request.getfixturevalue("pg_url")
-
-
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
