@@ -28,6 +28,7 @@ from relay.db import create_engine, sessionmaker
 from relay.migrate import upgrade
 from relay.settings import JobSettings, Settings
 from relay.storage import open_storage
+from tests.server import stack_env
 
 pytest_plugins = ["tests.fixtures_storage"]
 
@@ -172,3 +173,16 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         )
         async with client:
             yield world
+
+
+@pytest.fixture(params=STACKS)
+async def relay_env(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
+    """Environment for real `relay` processes on one stack, with a fresh database."""
+    if request.param == "embedded":
+        yield stack_env(tmp_path / "var", f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}", None)
+        return
+    url = await create_pg_database()
+    yield stack_env(tmp_path / "var", url, request.getfixturevalue("s3_settings"))
+    await drop_pg_database(url)

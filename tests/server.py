@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ import httpx
 from relay.settings import S3Settings
 
 RELAY = [sys.executable, "-m", "relay.cli"]
+TUS = {"Tus-Resumable": "1.0.0"}
+CHUNK = 64 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -120,3 +123,32 @@ def serve(env: dict[str, str], log: Path, **extra: str) -> tuple[Process, str]:
 
 def worker(env: dict[str, str], log: Path, *args: str) -> Process:
     return Process([*RELAY, "worker", *args], env, log).start()
+
+
+async def wait_status(client: httpx.AsyncClient, message_id: str, *, seconds: float = 90) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = (await client.get(f"/api/messages/{message_id}")).json()
+        if body["status"] in ("ready", "failed"):
+            return body
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"message {message_id} stayed {body['status']}")
+
+
+async def upload(
+    client: httpx.AsyncClient, url: str, data: bytes, start: int = 0, stop: int | None = None
+) -> None:
+    """PATCH data[start:stop] in CHUNK pieces; the piece that ends the data sets its length."""
+    offset, stop = start, len(data) if stop is None else stop
+    while offset < stop:
+        chunk = data[offset : min(stop, offset + CHUNK)]
+        final = {"Upload-Length": str(len(data))} if offset + len(chunk) == len(data) else {}
+        headers = {
+            **TUS,
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": str(offset),
+            **final,
+        }
+        response = await client.patch(url, content=chunk, headers=headers)
+        assert response.status_code == 204, response.text
+        offset = int(response.headers["Upload-Offset"])

@@ -9,29 +9,13 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
-from tests.conftest import STACKS, create_pg_database, drop_pg_database
 from tests.media import make_webm, mp4_boxes
-from tests.server import add_user, serve, stack_env
-
-TUS = {"Tus-Resumable": "1.0.0"}
-CHUNK = 64 * 1024
-
-
-@pytest.fixture(params=STACKS)
-async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    if request.param == "embedded":
-        yield stack_env(tmp_path / "var", f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}", None)
-        return
-    url = await create_pg_database()
-    yield stack_env(tmp_path / "var", url, request.getfixturevalue("s3_settings"))
-    await drop_pg_database(url)
+from tests.server import CHUNK, TUS, add_user, serve, upload, wait_status
 
 
 def interrupted_patch(url: str, token: str, offset: int, data: bytes) -> None:
@@ -46,35 +30,6 @@ def interrupted_patch(url: str, token: str, offset: int, data: bytes) -> None:
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(head + data[: len(data) // 2])
         time.sleep(0.3)
-
-
-async def wait_status(client: httpx.AsyncClient, message_id: str, *, seconds: float = 90) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = (await client.get(f"/api/messages/{message_id}")).json()
-        if body["status"] in ("ready", "failed"):
-            return body
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"message {message_id} stayed {body['status']}")
-
-
-async def upload(
-    client: httpx.AsyncClient, url: str, data: bytes, start: int = 0, stop: int | None = None
-) -> None:
-    """PATCH data[start:stop] in CHUNK pieces; the piece that ends the data sets its length."""
-    offset, stop = start, len(data) if stop is None else stop
-    while offset < stop:
-        chunk = data[offset : min(stop, offset + CHUNK)]
-        final = {"Upload-Length": str(len(data))} if offset + len(chunk) == len(data) else {}
-        headers = {
-            **TUS,
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Offset": str(offset),
-            **final,
-        }
-        response = await client.patch(url, content=chunk, headers=headers)
-        assert response.status_code == 204, response.text
-        offset = int(response.headers["Upload-Offset"])
 
 
 def ffprobe(path: Path) -> dict:
@@ -96,9 +51,11 @@ def ffprobe(path: Path) -> dict:
     return json.loads(out)
 
 
-async def test_record_upload_resume_process_and_play(env: dict[str, str], tmp_path: Path) -> None:
-    token = add_user(env, "ann@example.org")
-    process, base = serve(env, tmp_path / "serve.log")
+async def test_record_upload_resume_process_and_play(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    token = add_user(relay_env, "ann@example.org")
+    process, base = serve(relay_env, tmp_path / "serve.log")
     try:
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
@@ -162,11 +119,11 @@ async def test_record_upload_resume_process_and_play(env: dict[str, str], tmp_pa
 
 
 async def test_bad_uploads_fail_clearly_while_a_good_one_goes_through(
-    env: dict[str, str], tmp_path: Path
+    relay_env: dict[str, str], tmp_path: Path
 ) -> None:
-    token = add_user(env, "bob@example.org")
-    other_token = add_user(env, "eve@example.org")
-    process, base = serve(env, tmp_path / "serve.log")
+    token = add_user(relay_env, "bob@example.org")
+    other_token = add_user(relay_env, "eve@example.org")
+    process, base = serve(relay_env, tmp_path / "serve.log")
     try:
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:

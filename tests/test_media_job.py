@@ -113,7 +113,9 @@ async def test_hostile_inputs_fail_with_reasons_and_good_work_continues(
         reasons[name] = message.error
     assert reasons == {
         "playlist": "This file is not a recognised audio or video format.",
-        "garbage": "This file could not be read as audio or video (it may be damaged or incomplete).",
+        "garbage": (
+            "This file could not be read as audio or video (it may be damaged or incomplete)."
+        ),
         "empty": "The upload is empty.",
     }
     async with services.sessions.begin() as session:

@@ -1,0 +1,66 @@
+"""A worker killed with SIGKILL mid-job: the job is claimed again after its lease and the
+message still ends `ready` (both stacks, real processes)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from relay.db import create_engine, sessionmaker
+from relay.models import Job
+from tests.media import make_webm
+from tests.server import add_user, serve, upload, wait_status, worker
+
+LEASE = "2"
+
+
+def wait_for_running_ffmpeg(spool: Path, seconds: float = 60) -> None:
+    """Until the worker is inside the transcode (its output file has bytes)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.stat().st_size > 0 for p in spool.glob("job-*/out/video.mp4")):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never started transcoding")
+
+
+async def test_killed_worker_job_is_reclaimed_and_finishes(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = relay_env | {"RELAY_JOB_LEASE_SECONDS": LEASE, "RELAY_WORKERS": "0"}
+    token = add_user(env, "kim@example.org")
+    web, base = serve(env, tmp_path / "serve.log")
+    first = second = None
+    try:
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            message = (await client.post("/api/messages", json={"kind": "video"})).json()
+            data = make_webm(tmp_path / "long.webm", seconds=20, size="640x480").read_bytes()
+            await upload(client, message["upload_url"], data)
+
+            first = worker(env, tmp_path / "worker1.log")
+            wait_for_running_ffmpeg(Path(env["RELAY_DATA_DIR"]) / "spool")
+            first.kill()
+            assert (await client.get(f"/api/messages/{message['id']}")).json()[
+                "status"
+            ] == "processing"
+
+            second = worker(env, tmp_path / "worker2.log")
+            ready = await wait_status(client, message["id"], seconds=120)
+            assert ready["status"] == "ready", ready
+            assert abs(ready["duration"] - 20) < 0.5
+    finally:
+        for process in (first, second, web):
+            if process is not None:
+                process.stop()
+    engine = create_engine(env["RELAY_DATABASE_URL"])
+    async with sessionmaker(engine).begin() as session:
+        job = (await session.scalars(select(Job).where(Job.message_id == message["id"]))).one()
+    await engine.dispose()
+    assert job.attempts == 2
+    assert second is not None and second.proc is not None
+    assert f":{second.proc.pid}:" in (job.worker_id or "")
