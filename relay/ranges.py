@@ -34,9 +34,9 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()):
+    if not dash or not (_number(first) or _number(last)):
         return None
-    if (first and not first.isdigit()) or (last and not last.isdigit()):
+    if (first and not _number(first)) or (last and not _number(last)):
         return None
     if not first:  # suffix: the last N bytes
         suffix = int(last)
@@ -50,3 +50,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if stop <= start:
         return None
     return ByteRange(start, stop)
+
+
+def _number(text: str) -> bool:
+    # str.isdigit() also accepts "¹" and other digits that int() refuses.
+    return 0 < len(text) <= 18 and text.isascii() and text.isdecimal()

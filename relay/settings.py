@@ -81,13 +81,13 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        data_dir = Path(env.get("RELAY_DATA_DIR", "var"))
+        data_dir = Path(env.get("RELAY_DATA_DIR") or "var")
         return cls(
             data_dir=data_dir,
             database_url=env.get("RELAY_DATABASE_URL", ""),
             storage=env.get("RELAY_STORAGE", "local"),
-            media_dir=Path(env.get("RELAY_MEDIA_DIR", str(data_dir / "media"))),
-            spool_dir=Path(env.get("RELAY_SPOOL_DIR", str(data_dir / "spool"))),
+            media_dir=Path(env.get("RELAY_MEDIA_DIR") or data_dir / "media"),
+            spool_dir=Path(env.get("RELAY_SPOOL_DIR") or data_dir / "spool"),
             public_url=env.get("RELAY_PUBLIC_URL") or None,
             host=env.get("RELAY_HOST", "127.0.0.1"),
             port=_int(env, "RELAY_PORT", 8000),

@@ -61,7 +61,7 @@ def parse_size(value: str | None, header: str) -> int | None:
     """A non-negative integer header; None when absent."""
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdecimal()) or len(value) > 18:
         raise BadRequest(f"{header} must be a non-negative integer.")
     return int(value)
 
