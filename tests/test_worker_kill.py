@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import select
 
 from relay.db import create_engine, sessionmaker
@@ -27,6 +28,21 @@ def wait_for_running_ffmpeg(spool: Path, seconds: float = 60) -> None:
     raise AssertionError("the worker never started transcoding")
 
 
+def assert_no_ffmpeg_left(data_dir: Path, seconds: float = 5) -> None:
+    """The dead worker's ffmpeg goes with it (it would otherwise burn a core for nothing)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if any(str(data_dir) in part for part in p.info["cmdline"] or [])
+        ]
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes of the killed worker still run: {alive}")
+
+
 async def test_killed_worker_job_is_reclaimed_and_finishes(
     relay_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -45,6 +61,7 @@ async def test_killed_worker_job_is_reclaimed_and_finishes(
             first = worker(env, tmp_path / "worker1.log")
             wait_for_running_ffmpeg(Path(env["RELAY_DATA_DIR"]) / "spool")
             first.kill()
+            assert_no_ffmpeg_left(Path(env["RELAY_DATA_DIR"]))
             assert (await client.get(f"/api/messages/{message['id']}")).json()[
                 "status"
             ] == "processing"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +131,12 @@ async def run(
     `stderr_limit` bytes of stderr are kept.
     """
     proc = await asyncio.create_subprocess_exec(
+        *_launcher(nice),
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_renice(nice),
     )
     assert proc.stdout is not None and proc.stderr is not None
     tail = bytearray()
@@ -157,6 +157,9 @@ async def run(
     if returncode != 0:
         raise FFmpegError(argv, returncode, _decode(tail))
     return stdout
+
+
+SETPRIV = shutil.which("setpriv")
 
 
 def _file(path: Path) -> str:
@@ -212,14 +215,18 @@ def _video_filter(height: int, fps: float | None) -> str:
     return ",".join(filters)
 
 
-def _renice(nice: int) -> Callable[[], None] | None:
-    if nice <= 0:
-        return None
+def _launcher(nice: int) -> list[str]:
+    """Commands that exec into the tool: lower its priority, and kill it if the worker dies.
 
-    def lower_priority() -> None:
-        os.nice(nice)
-
-    return lower_priority
+    Done with setpriv and nice instead of a preexec_fn, which is unsafe in a process with
+    threads (the database driver and storage client run threads).
+    """
+    prefix = []
+    if SETPRIV:
+        prefix = [SETPRIV, "--pdeathsig", "KILL"]
+    if nice > 0:
+        prefix += ["nice", "-n", str(nice)]
+    return prefix
 
 
 async def _read_tail(stream: asyncio.StreamReader, tail: bytearray, limit: int) -> None:
