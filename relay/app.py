@@ -83,10 +83,14 @@ async def start_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url)
-    if settings.auto_migrate:
-        await migrate.upgrade(engine)
-    storage = open_storage(settings)
-    await storage.check()
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(engine)
+        storage = open_storage(settings)
+        await storage.check()
+    except BaseException:
+        await engine.dispose()
+        raise
     return Services(
         settings=settings, engine=engine, sessions=sessionmaker(engine), storage=storage
     )

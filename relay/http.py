@@ -66,7 +66,7 @@ async def json_body(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")

@@ -12,6 +12,7 @@ from relay.errors import NotFound
 from relay.http import require_user, services
 from relay.models import Message, Rendition
 from relay.ranges import RangeNotSatisfiable, parse_range
+from relay.storage.base import inline_disposition
 
 EXTENSIONS = {"video/mp4": "mp4", "audio/mp4": "m4a", "image/jpeg": "jpg", "text/vtt": "vtt"}
 
@@ -59,7 +60,7 @@ async def _serve(request: Request, message: Message, rendition: Rendition) -> Re
         "Cache-Control": "private, max-age=60",
         "Content-Type": rendition.mime,
         "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{_filename(message, rendition)}"',
+        "Content-Disposition": inline_disposition(_filename(message, rendition)),
     }
     try:
         byte_range = parse_range(request.headers.get("range"), size)

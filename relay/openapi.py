@@ -32,6 +32,7 @@ PATHS: dict[str, Any] = {
     },
     "/readyz": {
         "get": {
+            "security": [],
             "summary": "Database and storage are reachable",
             "responses": {
                 "200": _json({"type": "object"}),
@@ -76,6 +77,7 @@ PATHS: dict[str, Any] = {
     },
     "/api/uploads/": {
         "options": {
+            "security": [],
             "summary": "tus capabilities",
             "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}},
         },
@@ -94,6 +96,11 @@ PATHS: dict[str, Any] = {
     },
     "/api/uploads/{id}": {
         "parameters": ID,
+        "options": {
+            "security": [],
+            "summary": "tus capabilities",
+            "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}},
+        },
         "head": {
             "summary": "tus offset",
             "parameters": TUS_IN,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class Settings:
             raise SettingsError("RELAY_S3_ADDRESSING must be 'path' or 'virtual'")
         if self.s3.part_size < 5 * MiB:
             raise SettingsError("RELAY_S3_PART_SIZE must be at least 5 MiB (5242880)")
+        for name, value, low, high in _bounds(self):
+            if not low <= value <= high:
+                raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +132,25 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
+    return [
+        ("RELAY_PORT", s.port, 1, 65535),
+        ("RELAY_WORKERS", s.workers, 0, 64),
+        ("RELAY_MAX_UPLOAD_BYTES", s.max_upload_bytes, 1, 5 * 1024**4),
+        ("RELAY_UPLOAD_EXPIRY_SECONDS", s.upload_expiry_seconds, 60, 30 * 86400),
+        ("RELAY_SESSION_DAYS", s.session_days, 1, 3650),
+        ("RELAY_S3_PRESIGN_SECONDS", s.s3.presign_seconds, 1, 7 * 86400),  # S3's maximum
+        ("RELAY_JOB_LEASE_SECONDS", s.jobs.lease_seconds, 1, 3600),
+        ("RELAY_JOB_MAX_ATTEMPTS", s.jobs.max_attempts, 1, 100),
+        ("RELAY_JOB_RETRY_BASE_SECONDS", s.jobs.retry_base_seconds, 0, 3600),
+        ("RELAY_JOB_POLL_SECONDS", s.jobs.poll_seconds, 0.01, 60),
+        ("RELAY_FFMPEG_CONCURRENCY", s.media.ffmpeg_concurrency, 1, 64),
+        ("RELAY_FFMPEG_THREADS", s.media.ffmpeg_threads, 0, 64),
+        ("RELAY_FFMPEG_NICE", s.media.ffmpeg_nice, 0, 19),
+        ("RELAY_MAX_DURATION_SECONDS", s.media.max_duration_seconds, 1, 24 * 3600),
+    ]
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -143,9 +166,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if raw in (None, ""):
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, not {raw!r}")
+    return value
 
 
 _TRUE = {"1", "true", "yes", "on"}

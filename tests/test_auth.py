@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select, text, update
 
 from relay import auth
@@ -22,24 +21,6 @@ from tests.conftest import Person, World
 PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html"}
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def _pg_url_before_settings(request: pytest.FixtureRequest) -> None:
-    # conftest's async `settings` asks for the async `pg_url` with getfixturevalue, which
-    # pytest-asyncio cannot set up inside a running loop; set it up first from a sync fixture.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("settings") == "scaled":
-        request.getfixturevalue("pg_url")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Production argon2 costs ~0.1 s a hash and every `world` makes three users; the
-    # parameters live in each hash, so verifying works the same at any cost.
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 async def new_user(services: Services, email: str = "alice@example.org") -> User:

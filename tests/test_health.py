@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from asgi_lifespan import LifespanManager
 from starlette.routing import Route
 
-from relay import auth
 from relay.app import create_app, routes
 from relay.db import create_engine
 from relay.settings import S3Settings, Settings
@@ -26,21 +24,6 @@ from tests.server import free_port
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 EMBEDDED_ONLY = pytest.mark.parametrize("settings", ["embedded"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _pg_url_before_settings(request: pytest.FixtureRequest) -> None:
-    # conftest's async `settings` asks for the async `pg_url` with getfixturevalue, which
-    # pytest-asyncio cannot set up inside a running loop; set it up first from a sync fixture.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("settings") == "scaled":
-        request.getfixturevalue("pg_url")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `world` hashes three passwords; production argon2 cost adds ~0.3 s to every test.
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @contextlib.contextmanager

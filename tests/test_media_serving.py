@@ -11,10 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import update
 
-from relay import auth
 from relay.db import utcnow
 from relay.messages import new_message
 from relay.models import MessageKind, MessageStatus, Rendition, ShareLink
@@ -23,21 +21,6 @@ from tests.conftest import World
 
 SIZE = CHUNK_SIZE + 50_000  # more than one chunk of the local store's reader
 EMBEDDED_ONLY = pytest.mark.parametrize("settings", ["embedded"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _pg_url_before_settings(request: pytest.FixtureRequest) -> None:
-    # conftest's async `settings` asks for the async `pg_url` with getfixturevalue, which
-    # pytest-asyncio cannot set up inside a running loop; set it up first from a sync fixture.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("settings") == "scaled":
-        request.getfixturevalue("pg_url")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `world` hashes three passwords; production argon2 cost adds ~0.3 s to every test.
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @dataclass

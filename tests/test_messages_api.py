@@ -8,30 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
-from relay import auth
 from relay.http import MAX_JSON_BYTES
 from relay.messages import MAX_BODY, MAX_TITLE
 from tests.conftest import Person, World
 
 TUS = {"Tus-Resumable": "1.0.0"}
 EMBEDDED_ONLY = pytest.mark.parametrize("settings", ["embedded"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _pg_url_before_settings(request: pytest.FixtureRequest) -> None:
-    # conftest's async `settings` asks for the async `pg_url` with getfixturevalue, which
-    # pytest-asyncio cannot set up inside a running loop; set it up first from a sync fixture.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("settings") == "scaled":
-        request.getfixturevalue("pg_url")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `world` hashes three passwords; production argon2 cost adds ~0.3 s to every test.
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 async def post(world: World, person: Person, body: Any) -> Any:

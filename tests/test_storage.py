@@ -13,9 +13,16 @@ import httpx
 import pytest
 
 from relay.settings import MiB
-from relay.storage.base import CHUNK_SIZE, ObjectNotFound, Storage, StorageError, UploadState
+from relay.storage.base import (
+    CHUNK_SIZE,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    UploadState,
+    inline_disposition,
+)
 from relay.storage.local import LocalStorage
-from relay.storage.s3 import S3Storage, inline_disposition
+from relay.storage.s3 import S3Storage
 
 KiB = 1024
 

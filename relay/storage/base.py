@@ -6,12 +6,25 @@ Every method streams: nothing holds a whole media file in memory.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 CHUNK_SIZE = 256 * 1024
+
+
+def inline_disposition(filename: str) -> str:
+    """`inline` with the filename as ASCII and, when it is not ASCII, as RFC 5987 UTF-8."""
+    cleaned = "".join(c for c in filename if unicodedata.category(c)[0] != "C")
+    fallback = unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode().strip()
+    fallback = fallback.replace('"', "").replace("\\", "") or "download"
+    value = f'inline; filename="{fallback}"'
+    if fallback != cleaned:
+        value += f"; filename*=UTF-8''{quote(cleaned, safe='')}"
+    return value
 
 
 class StorageError(Exception):

@@ -10,11 +10,9 @@ import base64
 import hashlib
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
-from urllib.parse import quote
 
 import boto3
 from boto3.exceptions import Boto3Error
@@ -23,7 +21,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.settings import S3Settings
-from relay.storage.base import CHUNK_SIZE, ObjectNotFound, StorageError, UploadState, check_key
+from relay.storage.base import (
+    CHUNK_SIZE,
+    ObjectNotFound,
+    StorageError,
+    UploadState,
+    check_key,
+    inline_disposition,
+)
 
 T = TypeVar("T")
 
@@ -367,17 +372,6 @@ def _add_content_md5(request: Any, **_: Any) -> None:
         body = body.encode()
     digest = hashlib.md5(body, usedforsecurity=False).digest()
     request.headers["Content-MD5"] = base64.b64encode(digest).decode()
-
-
-def inline_disposition(filename: str) -> str:
-    """`inline` with the filename as ASCII and, when it is not ASCII, as RFC 5987 UTF-8."""
-    cleaned = "".join(c for c in filename if unicodedata.category(c)[0] != "C")
-    fallback = unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode().strip()
-    fallback = fallback.replace('"', "").replace("\\", "") or "download"
-    value = f'inline; filename="{fallback}"'
-    if fallback != cleaned:
-        value += f"; filename*=UTF-8''{quote(cleaned, safe='')}"
-    return value
 
 
 def _error(exc: Exception, operation: str, key: str | None) -> StorageError:
