@@ -40,6 +40,8 @@ def message_json(
         "parent_id": message.parent_id,
         "created_at": message.created_at.isoformat(),
         "share_url": share_url,
+        # Media job progress in order: [{"name": "transcode", "state": "running"}, ...]
+        "steps": [{"name": name, **step} for name, step in (message.steps or {}).items()],
         "renditions": [
             {
                 "name": r.name,

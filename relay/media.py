@@ -14,7 +14,14 @@ from relay.models import Message, Rendition
 from relay.ranges import RangeNotSatisfiable, parse_range
 from relay.storage.base import inline_disposition
 
-EXTENSIONS = {"video/mp4": "mp4", "audio/mp4": "m4a", "image/jpeg": "jpg", "text/vtt": "vtt"}
+EXTENSIONS = {
+    "video/mp4": "mp4",
+    "audio/mp4": "m4a",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "application/json": "json",
+    "text/vtt": "vtt",
+}
 
 
 async def for_user(request: Request) -> Response:

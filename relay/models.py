@@ -133,6 +133,8 @@ class Message(Base):
     original_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     original_type: Mapped[str] = mapped_column(String(200), default="")
     original_name: Mapped[str] = mapped_column(String(300), default="")
+    # Media job progress: {"transcode": {"state": "done"}, ...} (see workers.transcode.STEPS).
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

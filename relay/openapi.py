@@ -168,6 +168,18 @@ COMPONENTS: dict[str, Any] = {
                 "parent_id": {"type": ["string", "null"]},
                 "created_at": {"type": "string", "format": "date-time"},
                 "share_url": {"type": ["string", "null"]},
+                "steps": {
+                    "type": "array",
+                    "description": "media job progress, in order",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "state": {"enum": ["pending", "running", "done", "skipped", "failed"]},
+                            "reason": {"type": "string"},
+                        },
+                    },
+                },
                 "upload_url": {"type": "string", "description": "while uploading"},
                 "upload_offset": {"type": "integer", "description": "while uploading"},
                 "renditions": {

@@ -1,0 +1,26 @@
+"""processing steps of a message
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.add_column(sa.Column("steps", sa.JSON(), nullable=False, server_default="{}"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.drop_column("steps")
