@@ -9,6 +9,15 @@ from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Written with dialect-specific SQL (FTS5 on SQLite, tsvector on PostgreSQL), not the ORM.
+UNMANAGED_PREFIX = "search_index"
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic filter: leave the search index (and FTS5's shadow tables) alone."""
+    return not (type_ == "table" and (name or "").startswith(UNMANAGED_PREFIX))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -83,6 +83,14 @@ class JobState(enum.StrEnum):
     failed = "failed"  # gave up; `error` says why
 
 
+class TranscriptStatus(enum.StrEnum):
+    pending = "pending"  # waiting for the playable rendition, then for a worker
+    running = "running"  # a worker is transcribing
+    done = "done"  # segments are stored
+    failed = "failed"  # the message stays playable; `error` says why
+    unavailable = "unavailable"  # no sound, or no model configured
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -91,6 +99,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Transcription language for this user's messages ("nl", "en"); None: detect per message.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -133,6 +143,7 @@ class Message(Base):
     original_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     original_type: Mapped[str] = mapped_column(String(200), default="")
     original_name: Mapped[str] = mapped_column(String(300), default="")
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)  # author's override
     # Media job progress: {"transcode": {"state": "done"}, ...} (see workers.transcode.STEPS).
     steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -212,3 +223,33 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[TranscriptStatus] = mapped_column(_enum(TranscriptStatus))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    language_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Segment(Base):
+    __tablename__ = "transcript_segments"
+    __table_args__ = (UniqueConstraint("message_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)  # what people see: the author's correction if any
+    machine_text: Mapped[str] = mapped_column(Text)  # what the model heard
+    words: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[start, end, word], ...]

@@ -36,7 +36,10 @@ pytest_plugins = ["tests.fixtures_storage"]
 T = TypeVar("T")
 PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 STACKS = ["embedded", "scaled"]
-TABLES = "jobs, renditions, share_links, uploads, messages, sessions, api_tokens, users"
+TABLES = (
+    "search_index, transcript_segments, transcripts, jobs, renditions, share_links, uploads, "
+    "messages, sessions, api_tokens, users"
+)
 
 
 async def create_pg_database() -> str:
