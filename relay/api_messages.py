@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay import access, upload_service
+from relay.api_transcripts import language_value
 from relay.errors import BadRequest, Forbidden
 from relay.http import base_url, json_body, require_user, services
 from relay.messages import MessageError, delete_message, new_message
-from relay.models import Message, MessageKind, MessageStatus, Rendition, Upload
+from relay.models import Message, MessageKind, MessageStatus, Rendition, Transcript, Upload
 
 LIST_LIMIT = 100
 
@@ -26,7 +27,12 @@ async def load_renditions(session: AsyncSession, message_id: str) -> list[Rendit
 
 
 def message_json(
-    message: Message, *, renditions: list[Rendition], media_base: str, share_url: str | None
+    message: Message,
+    *,
+    renditions: list[Rendition],
+    media_base: str,
+    share_url: str | None,
+    transcript: Transcript | None = None,
 ) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -39,9 +45,18 @@ def message_json(
         "thread_id": message.thread_id,
         "parent_id": message.parent_id,
         "created_at": message.created_at.isoformat(),
+        "language": message.language,
         "share_url": share_url,
         # Media job progress in order: [{"name": "transcode", "state": "running"}, ...]
         "steps": [{"name": name, **step} for name, step in (message.steps or {}).items()],
+        "transcript": None
+        if transcript is None
+        else {
+            "status": transcript.status.value,
+            "language": transcript.language,
+            "text": transcript.text,
+            "error": transcript.error,
+        },
         "renditions": [
             {
                 "name": r.name,
@@ -65,6 +80,7 @@ async def _describe(request: Request, session: AsyncSession, message: Message) -
         renditions=await load_renditions(session, message.id),
         media_base=f"{origin}/media/{message.id}",
         share_url=f"{origin}/s/{token}" if token else None,
+        transcript=await session.get(Transcript, message.id),
     )
     if message.status is MessageStatus.uploading:
         upload = await session.scalar(
@@ -111,6 +127,7 @@ async def create(request: Request) -> Response:
                 title=_text(data, "title"),
                 body=_text(data, "body"),
                 parent=parent,
+                language=language_value(data.get("language")),
             )
         except MessageError as exc:
             raise BadRequest(str(exc)) from None

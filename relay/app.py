@@ -14,7 +14,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from relay import api_messages, health, media, migrate, openapi, pages, tus, uploads
+from relay import (
+    api_messages,
+    api_transcripts,
+    health,
+    media,
+    migrate,
+    openapi,
+    pages,
+    tus,
+    uploads,
+)
 from relay.context import Services
 from relay.db import create_engine, sessionmaker
 from relay.errors import RelayError
@@ -34,6 +44,14 @@ def routes() -> list[Route | Mount]:
         Route("/api/messages", api_messages.list_own, methods=["GET"]),
         Route("/api/messages/{id}", api_messages.detail, methods=["GET"]),
         Route("/api/messages/{id}", api_messages.remove, methods=["DELETE"]),
+        Route("/api/messages/{id}/transcript", api_transcripts.for_user, methods=["GET"]),
+        Route(
+            "/api/messages/{id}/transcript/segments/{position}",
+            api_transcripts.edit_segment,
+            methods=["PATCH"],
+        ),
+        Route("/api/search", api_transcripts.search_messages, methods=["GET"]),
+        Route("/api/me", api_transcripts.me, methods=["GET", "PATCH"]),
         Route("/api/uploads/", uploads.options, methods=["OPTIONS"]),
         Route("/api/uploads/", uploads.create, methods=["POST"]),
         Route("/api/uploads/{id}", uploads.options, methods=["OPTIONS"]),
@@ -42,6 +60,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         Route("/media/{id}/{name}", media.for_user, methods=["GET", "HEAD"]),
         Route("/s/{token}/media/{name}", media.for_link, methods=["GET", "HEAD"]),
+        Route("/s/{token}/transcript", api_transcripts.for_link, methods=["GET"]),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]

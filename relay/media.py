@@ -14,6 +14,9 @@ from relay.models import Message, Rendition
 from relay.ranges import RangeNotSatisfiable, parse_range
 from relay.storage.base import inline_disposition
 
+# Media elements and images may load from the store's origin. Captions (<track>) and the JSON
+# the player fetches would need CORS on the store, so those small files pass through here.
+REDIRECTED = ("video/", "audio/", "image/")
 EXTENSIONS = {
     "video/mp4": "mp4",
     "audio/mp4": "m4a",
@@ -55,9 +58,13 @@ def _filename(message: Message, rendition: Rendition) -> str:
 
 async def _serve(request: Request, message: Message, rendition: Rendition) -> Response:
     storage = services(request).storage
-    url = await storage.presigned_url(
-        rendition.storage_key, content_type=rendition.mime, filename=_filename(message, rendition)
-    )
+    url = None
+    if rendition.mime.startswith(REDIRECTED):
+        url = await storage.presigned_url(
+            rendition.storage_key,
+            content_type=rendition.mime,
+            filename=_filename(message, rendition),
+        )
     if url is not None:
         # The presigned URL is reissued only after this request's access check.
         return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import search
 from relay.access import new_share_token
 from relay.models import Message, MessageKind, MessageStatus, Rendition, ShareLink, Upload, new_id
 from relay.storage import Storage, UploadState
@@ -35,6 +36,7 @@ async def new_message(
     title: str = "",
     body: str = "",
     parent: Message | None = None,
+    language: str | None = None,
 ) -> tuple[Message, ShareLink]:
     """A message with its first share link, so the link exists before any media does."""
     if len(title) > MAX_TITLE:
@@ -56,10 +58,13 @@ async def new_message(
         parent_id=parent.id if parent else None,
         title=title.strip(),
         body=body,
+        language=language,
     )
     link = ShareLink(token=new_share_token(), message_id=message_id, created_by=author_id)
     session.add_all([message, link])
     await session.flush()
+    if kind is MessageKind.text:
+        await search.replace_entries(session, message.id, [(0.0, f"{title}\n{body}")], language)
     return message, link
 
 
@@ -72,4 +77,5 @@ async def delete_message(session: AsyncSession, storage: Storage, message: Messa
     await storage.delete_prefix(f"originals/{message.id}/")
     await storage.delete_prefix(f"renditions/{message.id}/")
     await session.execute(delete(Rendition).where(Rendition.message_id == message.id))
+    await search.remove_entries(session, message.id)
     await session.delete(message)

@@ -26,6 +26,18 @@ MESSAGE = {"$ref": "#/components/schemas/Message"}
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 TUS_IN = [{"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string"}}]
 
+TRANSCRIPT = {"$ref": "#/components/schemas/Transcript"}
+ME = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "email": {"type": "string"},
+        "display_name": {"type": "string"},
+        "is_admin": {"type": "boolean"},
+        "language": {"type": ["string", "null"]},
+    },
+}
+
 PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {"summary": "Process is alive", "responses": {"200": _json({"type": "object"})}}
@@ -73,6 +85,79 @@ PATHS: dict[str, Any] = {
         "delete": {
             "summary": "Delete the message and all its media",
             "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404)},
+        },
+    },
+    "/api/messages/{id}/transcript": {
+        "parameters": ID,
+        "get": {
+            "summary": "Transcript with timed segments (and what the model heard, if corrected)",
+            "responses": {"200": _json(TRANSCRIPT), **_errors(401, 404)},
+        },
+    },
+    "/api/messages/{id}/transcript/segments/{position}": {
+        "parameters": [
+            *ID,
+            {"name": "position", "in": "path", "required": True, "schema": {"type": "integer"}},
+        ],
+        "patch": {
+            "summary": "The author corrects one segment; captions and search follow",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["text"],
+                            "properties": {"text": {"type": "string", "maxLength": 2000}},
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json(TRANSCRIPT), **_errors(400, 401, 403, 404)},
+        },
+    },
+    "/api/search": {
+        "get": {
+            "summary": "Full-text search in transcripts and text messages the caller can see",
+            "parameters": [
+                {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "query": {"type": "string"},
+                            "hits": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "message_id": {"type": "string"},
+                                        "title": {"type": "string"},
+                                        "kind": {"type": "string"},
+                                        "start": {"type": "number"},
+                                        "snippet_html": {"type": "string"},
+                                        "url": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    }
+                ),
+                **_errors(400, 401),
+            },
+        },
+    },
+    "/api/me": {
+        "get": {"summary": "The caller", "responses": {"200": _json(ME), **_errors(401)}},
+        "patch": {
+            "summary": "Set the caller's transcription language ('nl', 'en' or null)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {"200": _json(ME), **_errors(400, 401, 403)},
         },
     },
     "/api/uploads/": {
@@ -154,6 +239,32 @@ COMPONENTS: dict[str, Any] = {
                 "url": {"type": "string"},
             },
         },
+        "Transcript": {
+            "type": "object",
+            "properties": {
+                "status": {"enum": ["none", "pending", "running", "done", "failed", "unavailable"]},
+                "language": {"type": ["string", "null"]},
+                "language_probability": {"type": ["number", "null"]},
+                "model": {"type": "string"},
+                "text": {"type": "string"},
+                "error": {"type": ["string", "null"]},
+                "edited": {"type": "boolean"},
+                "segments": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "position": {"type": "integer"},
+                            "start": {"type": "number"},
+                            "end": {"type": "number"},
+                            "text": {"type": "string"},
+                            "machine_text": {"type": "string"},
+                            "edited": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
         "Message": {
             "type": "object",
             "properties": {
@@ -178,6 +289,16 @@ COMPONENTS: dict[str, Any] = {
                             "state": {"enum": ["pending", "running", "done", "skipped", "failed"]},
                             "reason": {"type": "string"},
                         },
+                    },
+                },
+                "language": {"type": ["string", "null"]},
+                "transcript": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "status": {"enum": ["pending", "running", "done", "failed", "unavailable"]},
+                        "language": {"type": ["string", "null"]},
+                        "text": {"type": "string"},
+                        "error": {"type": ["string", "null"]},
                     },
                 },
                 "upload_url": {"type": "string", "description": "while uploading"},

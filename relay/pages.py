@@ -159,7 +159,7 @@ def wants_html(request: Request) -> bool:
     if path.startswith(("/api/", "/media/")):
         return False
     parts = path.split("/")
-    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status"):
+    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status", "transcript"):
         return False
     return "text/html" in request.headers.get("accept", "")
 

@@ -150,6 +150,18 @@ MATRIX = [
         {**ANON_401, "other": 404, "admin": 403, "author": 204},
         fresh_msg,
     ),
+    row("GET", "/api/messages/{}/transcript", {**ANON_401, "other": 404, "*": 200}, msg),
+    row(
+        "PATCH",
+        "/api/messages/{}/transcript/segments/0",
+        {**ANON_401, "other": 404, "admin": 403, "author": 404},  # 404: no transcript yet
+        msg,
+        json={"text": "corrected"},
+    ),
+    row("GET", "/api/search", {**ANON_401, "*": 200}, params={"q": "numbers"}),
+    row("GET", "/api/me", {**ANON_401, "*": 200}),
+    row("PATCH", "/api/me", {**ANON_401, "*": 200}, json={"language": "en"}),
+    row("GET", "/s/{}/transcript", {"revoked": 410, "expired": 410, "*": 200}, link),
     row("OPTIONS", "/api/uploads/", {"*": 204}),
     row("POST", "/api/uploads/", {**ANON_401, "*": 201}, **TUS_CREATE),
     row("OPTIONS", "/api/uploads/{}", {"*": 204}, upload),
@@ -199,7 +211,7 @@ def test_every_route_has_a_row() -> None:
         if isinstance(route, Mount):
             continue  # static files: public by design
         assert isinstance(route, Route)
-        path = route.path.replace("{name}", "video")
+        path = route.path.replace("{name}", "video").replace("{position}", "0")
         for name in route.param_convertors:
             path = path.replace("{" + name + "}", "{}")
         for method in route.methods or []:

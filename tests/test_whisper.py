@@ -21,13 +21,13 @@ from tests.speech import (
     word_error_rate,
 )
 from workers import whisper
+from relay.settings import WhisperSettings
 from workers.whisper import (
     LanguageNotSupported,
     Model,
     Segment,
     TranscriptionError,
     TranscriptionUnavailable,
-    WhisperSettings,
     drop_hallucinations,
     load_model,
     locate_model,

