@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from relay.webvtt import parse_vtt
 from tests.media import make_webm, mp4_boxes
 from tests.server import CHUNK, TUS, add_user, serve, upload, wait_status
+from tests.speech import make_speech, word_error_rate
 
 
 def interrupted_patch(url: str, token: str, offset: int, data: bytes) -> None:
@@ -165,5 +167,46 @@ async def test_bad_uploads_fail_clearly_while_a_good_one_goes_through(
                 assert (await eve.get(f"/media/{good['id']}/video")).status_code == 404
                 assert (await eve.delete(f"/api/messages/{good['id']}")).status_code == 404
             assert (await client.get("/healthz")).status_code == 200
+    finally:
+        process.stop()
+
+
+async def test_voice_message_gets_a_transcript_and_captions_over_http(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    token = add_user(relay_env, "tess@example.org")
+    process, base = serve(relay_env, tmp_path / "serve.log")
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+            message = (await client.post("/api/messages", json={"kind": "audio"})).json()
+            sentence = "Please review the budget before Friday."
+            data = make_speech(tmp_path / "voice.wav", sentence, silence_after=1).read_bytes()
+            await upload(client, message["upload_url"], data)
+            assert (await wait_status(client, message["id"]))["status"] == "ready"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                body = (await client.get(f"/api/messages/{message['id']}")).json()
+                if body["transcript"] and body["transcript"]["status"] not in (
+                    "pending",
+                    "running",
+                ):
+                    break
+                await asyncio.sleep(0.2)
+            assert body["transcript"]["status"] == "done", body["transcript"]
+            assert word_error_rate(sentence, body["transcript"]["text"]) <= 0.25
+            assert body["title"].startswith("Please review")
+            captions = await client.get(f"/media/{message['id']}/captions")
+            assert captions.status_code == 200
+            assert captions.headers["content-type"].startswith("text/vtt")
+            assert parse_vtt(captions.text)
+        async with httpx.AsyncClient(timeout=30) as anonymous:
+            assert (
+                await anonymous.get(f"{base}/media/{message['id']}/captions")
+            ).status_code == 401
+            shared = await anonymous.get(f"{message['share_url']}/media/captions")
+            assert shared.status_code == 200 and shared.text.startswith("WEBVTT")
+            page = await anonymous.get(message["share_url"])
+            assert '<track kind="captions"' in page.text
     finally:
         process.stop()
