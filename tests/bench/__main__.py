@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import ready, upload
+from tests.bench import ready, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
 from tests.media import make_webm
 
@@ -30,7 +30,7 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
     plan = QUICK if quick else FULL
     started = time.perf_counter()
     report: dict[str, object] = {
-        "benchmark": "relay core path",
+        "benchmark": "relay: uploads, media pipeline, transcription",
         "mode": "quick" if quick else "full",
         "units": "MB = 2**20 bytes; seconds are wall-clock",
         "machine": machine_info(),
@@ -53,6 +53,8 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
         # A stack of its own: the upload stack's random files wait in its job queue.
         with embedded_stack(tmp / "ready") as stack:
             report["ready"] = ready.measure(stack, tmp, video, plan["video_seconds"])
+    log("transcription: ours next to bare faster-whisper")
+    report["transcription"] = transcription.run(quick)
     report["loadavg_at_end"] = [round(n, 2) for n in os.getloadavg()]
     report["bench_seconds"] = round(time.perf_counter() - started, 1)
     return report
