@@ -18,11 +18,17 @@ def make_webm(
     video: bool = True,
     *,
     rate: int = 30,
+    codec: str = "vp8",
+    vfr: bool = False,
 ) -> Path:
-    """VP8 + Opus WebM without duration or cues in the header, like Chrome's MediaRecorder."""
+    """VP8 (or VP9) + Opus WebM without duration or cues in the header, like Chrome's
+    MediaRecorder. `vfr` drops frames irregularly, as a busy recorder does."""
     args = _sources(seconds, size, rate, audio=audio, video=video)
+    if video and vfr:
+        args += ["-vf", "select='lt(mod(n,10),4)+eq(mod(n,7),0)'", "-fps_mode", "vfr"]
     if video:
-        args += ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k"]
+        encoder = {"vp8": "libvpx", "vp9": "libvpx-vp9"}[codec]
+        args += ["-c:v", encoder, "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k"]
     if audio:
         args += ["-c:a", "libopus", "-b:a", "48k"]
     return _write(path, [*args, "-live", "1", "-f", "webm"])
@@ -37,15 +43,17 @@ def make_mp4(
     audio: bool = True,
     rate: int = 30,
     metadata: Mapping[str, str] | None = None,
+    container: str = "mp4",
 ) -> Path:
-    """H.264 + AAC MP4 like Safari's, optionally with a display rotation like a phone's."""
+    """H.264 + AAC MP4 like Safari's (or a camera's `container="mov"`), optionally with a
+    display rotation like a phone's."""
     args = _sources(seconds, size, rate, audio=audio, video=True)
     args += _h264()
     if audio:
         args += ["-c:a", "aac", "-b:a", "64k"]
     for key, value in (metadata or {}).items():
         args += ["-metadata", f"{key}={value}"]
-    _write(path, [*args, "-f", "mp4"])
+    _write(path, [*args, "-f", container])
     if rotate:
         # ffmpeg 5.1 has no -display_rotation and its mp4 muxer ignores a "rotate" tag.
         set_mp4_rotation(path, rotate)
@@ -84,6 +92,62 @@ def make_audio(
         args += ["-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:v", "mjpeg"]
         args += ["-disposition:v", "attached_pic"]
     return _write(path, [*args, "-ac", str(channels), *_AUDIO[kind]])
+
+
+def make_speech(path: Path, text: str, lang: str = "en") -> Path:
+    """`text` spoken by espeak-ng as a WAV file (22.05 kHz mono)."""
+    subprocess.run(
+        ["espeak-ng", "-v", lang, "-w", str(path), text], check=True, capture_output=True
+    )
+    return path
+
+
+def make_gaps(path: Path, parts: list[float], kind: str = "ogg") -> Path:
+    """A 440 Hz tone and silence in turn, `parts` seconds each (tone first; 0 skips one)."""
+    sources = ["sine=frequency=440:sample_rate=48000", "anullsrc=r=48000:cl=mono"]
+    used = [(sources[i % 2], seconds) for i, seconds in enumerate(parts) if seconds > 0]
+    args: list[str] = []
+    for source, seconds in used:
+        args += ["-f", "lavfi", "-t", f"{seconds}", "-i", source]
+    inputs = "".join(f"[{i}:a]" for i in range(len(used)))
+    args += ["-filter_complex", f"{inputs}concat=n={len(used)}:v=0:a=1", "-ac", "1"]
+    return _write(path, [*args, *_AUDIO[kind]])
+
+
+def make_long_video(path: Path, seconds: float, size: str = "480x368", rate: int = 1) -> Path:
+    """A long but cheap recording: few frames of H.264, 16 kHz mono PCM, in Matroska."""
+    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+    args += ["-f", "lavfi", "-i", f"sine=frequency=300:sample_rate=16000:duration={seconds}"]
+    return _write(path, [*args, *_h264(), "-c:a", "pcm_s16le", "-f", "matroska"])
+
+
+def make_lying_mkv(path: Path, seconds: float, claimed: float) -> Path:
+    """`seconds` of 8 kHz PCM in Matroska whose header claims it lasts `claimed` seconds."""
+    source = f"sine=frequency=300:sample_rate=8000:duration={seconds}"
+    _write(path, ["-f", "lavfi", "-i", source, "-c:a", "pcm_s16le", "-f", "matroska"])
+    data = bytearray(path.read_bytes())
+    # Segment Info's Duration: ID 0x4489, an 8-byte float in milliseconds.
+    at = data.index(b"\x44\x89\x88")
+    struct.pack_into(">d", data, at + 3, claimed * 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def make_raw_mkv(path: Path, claimed: tuple[int, int]) -> Path:
+    """A 256x256 raw video frame in Matroska whose header claims another size.
+
+    Raw video has no size of its own, so the header is all ffprobe can go by.
+    """
+    source = "testsrc2=size=256x256:rate=5:duration=0.2"
+    args = ["-f", "lavfi", "-i", source, "-c:v", "rawvideo", "-pix_fmt", "yuv420p"]
+    _write(path, [*args, "-f", "matroska"])
+    data = bytearray(path.read_bytes())
+    # PixelWidth (0xB0) and PixelHeight (0xBA), each a 2-byte unsigned integer: 256.
+    for element, value in zip((b"\xb0", b"\xba"), claimed, strict=True):
+        at = data.index(element + b"\x82\x01\x00")
+        struct.pack_into(">H", data, at + 2, value)
+    path.write_bytes(bytes(data))
+    return path
 
 
 def mp4_boxes(path: Path) -> list[str]:

@@ -1,148 +1,263 @@
-"""Turn an upload into phone-playable renditions: video.mp4 + poster.jpg, or audio.m4a."""
+"""Turn an upload into phone-playable renditions, in as few decodes as possible:
+
+probe      ffprobe; reject what we will not decode
+analyse    one decode of the audio: loudness, silences, waveform (and its true length)
+transcode  one decode into video.mp4 (+ video_360.mp4) + audio.m4a, loudness-normalised
+poster     poster.jpg from our video.mp4
+preview    preview.webp from our video.mp4
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from relay.settings import MediaSettings
-from workers import ffmpeg
-from workers.errors import MediaError
-from workers.probe import MediaInfo, check_limits, parse_probe, probe
+from workers import analysis, ffmpeg
+from workers.errors import MediaRejected
+from workers.probe import UNREADABLE, MediaInfo, check_limits, probe
+from workers.renditions import (
+    DATA_SAVER_MIN_SECONDS,
+    PREVIEW_SECONDS,
+    TWO_PASS_MAX_SECONDS,
+    RenditionFile,
+    file_size,
+    loudness_filter,
+    preview_start,
+    verify_av,
+    verify_poster,
+    verify_preview,
+    wants_data_saver,
+    write_json,
+)
+from workers.steps import OnStep, Steps, run_all
 
-VIDEO_MIME = "video/mp4"
-AUDIO_MIME = "audio/mp4"
-POSTER_MIME = "image/jpeg"
+__all__ = [
+    "DATA_SAVER_MIN_SECONDS",
+    "STEPS",
+    "TWO_PASS_MAX_SECONDS",
+    "OnStep",
+    "RenditionFile",
+    "make_renditions",
+]
 
-VERIFY_TIMEOUT = 30.0
+STEPS = ("probe", "analyse", "transcode", "poster", "preview")
 POSTER_TIMEOUT = 60.0
+DURATION_SLACK = 0.25  # container and codec rounding, not a longer recording
 
 
 @dataclass(frozen=True)
-class RenditionFile:
-    name: str  # "video", "audio" or "poster"
-    path: Path
-    mime: str
-    width: int | None
-    height: int | None
-    duration: float | None
-    size: int
+class _Job:
+    src: Path
+    fmt: str
+    info: MediaInfo
+    out: Path
+    settings: MediaSettings
+    max_height: int
+
+    @property
+    def bound(self) -> float:
+        # Every decode stops one second past the maximum: enough to tell "too long".
+        return self.settings.max_duration_seconds + 1
+
+    def timeout(self, seconds: float | None) -> float:
+        limit = self.settings.max_duration_seconds
+        return 60.0 + 4 * min(seconds or limit, limit)
+
+    def check_duration(self, measured: float) -> None:
+        limit = self.settings.max_duration_seconds
+        if measured > limit + DURATION_SLACK:
+            raise MediaRejected(f"This recording is longer than the maximum of {_span(limit)}.")
+
+
+@dataclass(frozen=True)
+class _Sound:
+    duration: float  # measured by decoding
+    audio_filter: str
+    files: list[RenditionFile]  # waveform, silences
 
 
 async def make_renditions(
-    src: Path, workdir: Path, settings: MediaSettings, *, max_height: int = 720
+    src: Path,
+    workdir: Path,
+    settings: MediaSettings,
+    *,
+    max_height: int = 720,
+    on_step: OnStep | None = None,
 ) -> tuple[MediaInfo, list[RenditionFile]]:
-    """Probe, check and transcode `src` into `workdir`; every output is verified by ffprobe.
+    """Probe, check and convert `src` into `workdir`; every output is verified.
 
-    Raises MediaRejected for uploads that can never work, FFmpegError (FFmpegTimeout) when
-    a run fails, and a bare MediaError when an output fails verification.
+    Renditions, in this order, as they apply: video, video_360, audio, poster, preview,
+    waveform, silences. Raises MediaRejected for uploads that can never work, FFmpegError
+    (FFmpegTimeout) when a run fails, and a bare MediaError when an output fails its check.
+    `on_step(step, state)` hears "running" then "done" or "failed" for each of STEPS, or
+    "skipped" for those that do not apply.
     """
-    fmt, info = await probe(src)
-    check_limits(info, max_duration=settings.max_duration_seconds)
-    max_seconds = settings.max_duration_seconds
-    # Recorder WebM has no duration in its header; then the worst case bounds the run.
-    expected = min(info.duration or max_seconds, max_seconds)
-    timeout = 60.0 + 4 * expected
-    nice, threads = settings.ffmpeg_nice, settings.ffmpeg_threads
+    steps = Steps(on_step)
+    async with steps.run("probe"):
+        fmt, info = await probe(src)
+        check_limits(info, max_duration=settings.max_duration_seconds)
+    job = _Job(src, fmt, info, workdir, settings, max_height)
     _make_dir(workdir)
 
-    if info.video is None:
-        audio_path = workdir / "audio.m4a"
-        argv = ffmpeg.audio_args(src, fmt, audio_path, threads=threads, max_seconds=max_seconds)
-        await ffmpeg.run(argv, timeout=timeout, nice=nice)
-        audio = await _verify(audio_path, "audio", AUDIO_MIME, video=False, audio=True)
-        return info, [audio]
+    sound = None
+    if info.audio is None:
+        await steps.skip("analyse")
+    else:
+        async with steps.run("analyse"):
+            sound = await _analyse(job)
+    async with steps.run("transcode"):
+        media = await _transcode(job, sound)
+    video = next((f for f in media if f.name == "video"), None)
+    pictures: list[RenditionFile] = []
+    if video is None:
+        await steps.skip("poster")
+        await steps.skip("preview")
+    else:
+        pictures = await run_all(
+            steps.wrap("poster", lambda: _poster(job, video)),
+            steps.wrap("preview", lambda: _preview(job, video)),
+        )
+    return info, [*media, *pictures, *(sound.files if sound else [])]
 
-    has_audio = info.audio is not None
-    video_path = workdir / "video.mp4"
-    argv = ffmpeg.video_args(
-        src,
-        fmt,
-        video_path,
-        height=max_height,
-        has_audio=has_audio,
-        threads=threads,
-        max_seconds=max_seconds,
-        fps=info.video.fps,
+
+async def _analyse(job: _Job) -> _Sound | None:
+    """Decode the audio once; None when it holds no samples at all."""
+    pcm, marks = job.out / "analysis.pcm", job.out / "silences.txt"
+    header = job.info.duration
+    measure = header is None or header < TWO_PASS_MAX_SECONDS
+    argv = ffmpeg.analysis_args(
+        job.src, job.fmt, pcm=pcm, silences=marks, loudness=measure, max_seconds=job.bound
     )
-    await ffmpeg.run(argv, timeout=timeout, nice=nice)
-    video = await _verify(video_path, "video", VIDEO_MIME, video=True, audio=has_audio)
+    try:
+        _, stderr = await ffmpeg.run_with_stderr(
+            argv, timeout=job.timeout(header), nice=job.settings.ffmpeg_nice
+        )
+        samples = file_size(pcm) // 2
+        duration = samples / analysis.WAVEFORM_RATE
+        job.check_duration(duration)
+        if not samples:
+            if job.info.video is None:
+                raise MediaRejected(UNREADABLE)
+            return None  # an empty audio track: a silent video
+        peaks = await asyncio.to_thread(_read_peaks, pcm, samples)
+        silences = analysis.parse_silences(_read_text(marks), duration)
+    finally:
+        _remove(pcm, marks)
 
-    poster_path = workdir / "poster.jpg"
+    measurement = analysis.parse_loudnorm(stderr) if measure else None
+    audio_filter = loudness_filter(duration, measurement, measured=measure)
+    files = [
+        write_json(
+            job.out / "waveform.json",
+            "waveform",
+            analysis.waveform_json(duration, peaks),
+            analysis.check_waveform,
+            duration,
+        ),
+        write_json(
+            job.out / "silences.json",
+            "silences",
+            analysis.silences_json(silences),
+            lambda doc: analysis.check_silences(doc, duration),
+            duration,
+        ),
+    ]
+    return _Sound(duration, audio_filter, files)
+
+
+def _read_peaks(pcm: Path, samples: int) -> list[float]:
+    """Normalised peaks of the PCM file, read one window at a time."""
+    count = analysis.peak_count(samples / analysis.WAVEFORM_RATE)
+    peaks = []
+    with pcm.open("rb") as file:
+        for size in analysis.window_sizes(samples, count):
+            window = array("h")
+            window.fromfile(file, size)
+            if sys.byteorder == "big":
+                window.byteswap()  # s16le
+            peaks.append(analysis.window_peak(window))
+    return analysis.normalise(peaks)
+
+
+async def _transcode(job: _Job, sound: _Sound | None) -> list[RenditionFile]:
+    info, out = job.info, job.out
+    duration = sound.duration if sound else info.duration
+    video = out / "video.mp4" if info.video else None
+    size = info.display_size
+    small = out / "video_360.mp4" if wants_data_saver(size, duration, job.max_height) else None
+    audio = out / "audio.m4a" if sound else None
+    argv = ffmpeg.encode_args(
+        job.src,
+        job.fmt,
+        video=video,
+        small_video=small,
+        audio=audio,
+        audio_filter=sound.audio_filter if sound else None,
+        audio_channels=info.audio.channels if info.audio else None,
+        height=job.max_height,
+        fps=info.video.fps if info.video else None,
+        threads=job.settings.ffmpeg_threads,
+        max_seconds=job.bound,
+    )
+    await ffmpeg.run(argv, timeout=job.timeout(duration), nice=job.settings.ffmpeg_nice)
+    has_sound = sound is not None
+    checks = []
+    if video:
+        checks.append(verify_av(video, "video", video=True, audio=has_sound))
+    if small:
+        checks.append(
+            verify_av(
+                small, "video_360", video=True, audio=has_sound, max_height=ffmpeg.SMALL_HEIGHT
+            )
+        )
+    if audio:
+        checks.append(verify_av(audio, "audio", video=False, audio=True))
+    files = await run_all(*checks)
+    for file in files:
+        job.check_duration(file.duration or 0.0)
+    if video and not small and wants_data_saver(size, files[0].duration, job.max_height):
+        # A silent recording without a duration in its header: only now is its length known.
+        small = out / "video_360.mp4"
+        argv = ffmpeg.small_video_args(
+            video,
+            small,
+            has_audio=has_sound,
+            threads=job.settings.ffmpeg_threads,
+            max_seconds=job.bound,
+        )
+        await ffmpeg.run(
+            argv, timeout=job.timeout(files[0].duration), nice=job.settings.ffmpeg_nice
+        )
+        small_file = await verify_av(
+            small, "video_360", video=True, audio=has_sound, max_height=ffmpeg.SMALL_HEIGHT
+        )
+        files.insert(1, small_file)
+    return files
+
+
+async def _poster(job: _Job, video: RenditionFile) -> RenditionFile:
+    path = job.out / "poster.jpg"
     # A seek past the last frame (clips of a frame or two) writes nothing and exits 0:
     # then take the first frame.
     for at_seconds in (min(1.0, (video.duration or 0.0) / 2), 0.0):
-        _remove(poster_path)
-        argv = ffmpeg.poster_args(video_path, poster_path, at_seconds=at_seconds)
-        await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
-        if _size(poster_path):
+        _remove(path)
+        argv = ffmpeg.poster_args(video.path, path, at_seconds=at_seconds)
+        await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=job.settings.ffmpeg_nice)
+        if file_size(path):
             break
-    poster = await _verify_poster(poster_path, video)
-    return info, [video, poster]
+    return await verify_poster(path, video)
 
 
-async def _verify(path: Path, name: str, mime: str, *, video: bool, audio: bool) -> RenditionFile:
-    """Our output really is H.264/AAC with a duration; measured, since inputs may not say."""
-    data = await _probe_output(path, "mov")
-    info = parse_probe(data)
-    problems = []
-    if video:
-        stream = _first(data, "video")
-        if info.video is None or info.video.codec != "h264":
-            problems.append("no H.264 video")
-        elif stream.get("pix_fmt") != "yuv420p":
-            problems.append(f"pixel format {stream.get('pix_fmt')}")
-        elif info.video.rotation:
-            problems.append(f"rotation {info.video.rotation}")
-    elif info.video_streams:
-        problems.append("unexpected video")
-    if audio and (info.audio is None or info.audio.codec != "aac"):
-        problems.append("no AAC audio")
-    if not audio and info.audio_streams:
-        problems.append("unexpected audio")
-    if not info.duration or info.duration <= 0:
-        problems.append("no duration")
-    if problems:
-        raise MediaError(f"{path.name} failed verification: {', '.join(problems)}")
-    size = info.display_size or (None, None)
-    return RenditionFile(
-        name=name,
-        path=path,
-        mime=mime,
-        width=size[0],
-        height=size[1],
-        duration=info.duration,
-        size=_size(path),
-    )
-
-
-async def _verify_poster(path: Path, video: RenditionFile) -> RenditionFile:
-    if not _size(path):
-        raise MediaError(f"{path.name} was not written")
-    info = parse_probe(await _probe_output(path, "jpeg_pipe"))
-    if info.video is None or info.video.codec != "mjpeg":
-        raise MediaError(f"{path.name} failed verification: not a JPEG")
-    if (info.video.width, info.video.height) != (video.width, video.height):
-        raise MediaError(f"{path.name} failed verification: not the size of the video")
-    return RenditionFile(
-        name="poster",
-        path=path,
-        mime=POSTER_MIME,
-        width=info.video.width,
-        height=info.video.height,
-        duration=None,
-        size=_size(path),
-    )
-
-
-async def _probe_output(path: Path, fmt: str) -> dict[str, Any]:
-    stdout = await ffmpeg.run(ffmpeg.probe_args(path, fmt), timeout=VERIFY_TIMEOUT)
-    try:
-        return json.loads(stdout)
-    except ValueError as exc:
-        raise MediaError(f"ffprobe printed no JSON for {path.name}") from exc
+async def _preview(job: _Job, video: RenditionFile) -> RenditionFile:
+    path = job.out / "preview.webp"
+    start = preview_start(video.duration)
+    argv = ffmpeg.preview_args(video.path, path, start=start, seconds=PREVIEW_SECONDS)
+    await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=job.settings.ffmpeg_nice)
+    return verify_preview(path, video, max_width=ffmpeg.PREVIEW_WIDTH)
 
 
 # Metadata calls on local files: too quick to be worth a thread.
@@ -152,18 +267,21 @@ def _make_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
-def _size(path: Path) -> int:
-    """Size in bytes; 0 for a missing file."""
+def _read_text(path: Path) -> str:
+    """A small text file ffmpeg wrote; empty when it wrote none."""
     try:
-        return path.stat().st_size
+        return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return 0
+        return ""
 
 
-def _first(data: dict[str, Any], kind: str) -> dict[str, Any]:
-    streams = data.get("streams") or []
-    return next((s for s in streams if s.get("codec_type") == kind), {})
+def _span(seconds: float) -> str:
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds:g} seconds"
