@@ -35,8 +35,9 @@ async def _processing_message(services: Services, source: Path, kind=MessageKind
 
 
 async def _run_worker(services: Services) -> None:
+    """Media jobs only: the transcription they queue is tested in test_transcription."""
     context = Context(services, asyncio.Semaphore(1))
-    await Worker(context, default_handlers()).run(burst=True)
+    await Worker(context, {"media": default_handlers()["media"]}).run(burst=True)
 
 
 async def _load(services: Services, message_id: str) -> tuple[Message, list[Rendition]]:
@@ -57,7 +58,15 @@ async def test_webm_recording_becomes_ready_with_faststart_mp4_and_poster(
     assert message.status is MessageStatus.ready, message.error
     assert abs((message.duration or 0) - 2) < 0.3
     by_name = {r.name: r for r in renditions}
-    assert set(by_name) == {"video", "poster"}
+    assert set(by_name) == {"video", "audio", "poster", "preview", "waveform", "silences"}
+    assert {name: step["state"] for name, step in message.steps.items()} == {
+        "probe": "done",
+        "analyse": "done",
+        "transcode": "done",
+        "poster": "done",
+        "preview": "done",
+        "store": "done",
+    }
     assert (by_name["video"].mime, by_name["video"].width, by_name["video"].height) == (
         "video/mp4",
         320,
@@ -78,7 +87,12 @@ async def test_voice_recording_becomes_m4a_and_kind_audio(
     await _run_worker(services)
     message, renditions = await _load(services, message_id)
     assert message.status is MessageStatus.ready and message.kind is MessageKind.audio
-    assert [(r.name, r.mime) for r in renditions] == [("audio", "audio/mp4")]
+    assert sorted((r.name, r.mime) for r in renditions) == [
+        ("audio", "audio/mp4"),
+        ("silences", "application/json"),
+        ("waveform", "application/json"),
+    ]
+    assert message.steps["poster"]["state"] == "skipped"
 
 
 async def test_hostile_inputs_fail_with_reasons_and_good_work_continues(
@@ -119,7 +133,7 @@ async def test_hostile_inputs_fail_with_reasons_and_good_work_continues(
         "empty": "The upload is empty.",
     }
     async with services.sessions.begin() as session:
-        states = (await session.scalars(select(Job.state))).all()
+        states = (await session.scalars(select(Job.state).where(Job.kind == "media"))).all()
     assert sorted(states) == sorted([JobState.failed] * 3 + [JobState.done])
 
 
@@ -143,4 +157,11 @@ async def test_rerun_replaces_only_its_own_renditions(services: Services, tmp_pa
     await _run_worker(services)
     message, renditions = await _load(services, message_id)
     assert message.status is MessageStatus.ready
-    assert sorted(r.name for r in renditions) == ["poster", "video"]
+    assert sorted(r.name for r in renditions) == [
+        "audio",
+        "poster",
+        "preview",
+        "silences",
+        "video",
+        "waveform",
+    ]

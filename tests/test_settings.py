@@ -45,6 +45,11 @@ EVERY = {
     "RELAY_FFMPEG_NICE": "5",
     "RELAY_MAX_DURATION_SECONDS": "90.5",
     "RELAY_KEEP_ORIGINALS": "off",
+    "RELAY_WHISPER_MODEL": "/srv/models/small",
+    "RELAY_WHISPER_DEVICE": "cpu",
+    "RELAY_WHISPER_COMPUTE_TYPE": "int8_float32",
+    "RELAY_WHISPER_THREADS": "2",
+    "RELAY_WHISPER_BEAM_SIZE": "5",
 }
 
 
@@ -133,6 +138,12 @@ def test_every_variable_parsed() -> None:
     assert s.media.ffmpeg_nice == 5
     assert s.media.max_duration_seconds == 90.5
     assert s.media.keep_originals is False
+    assert (s.whisper.model, s.whisper.device, s.whisper.compute_type) == (
+        "/srv/models/small",
+        "cpu",
+        "int8_float32",
+    )
+    assert (s.whisper.threads, s.whisper.beam_size) == (2, 5)
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,11 @@ async def test_killed_worker_job_is_reclaimed_and_finishes(
                 process.stop()
     engine = create_engine(env["RELAY_DATABASE_URL"])
     async with sessionmaker(engine).begin() as session:
-        job = (await session.scalars(select(Job).where(Job.message_id == message["id"]))).one()
+        job = (
+            await session.scalars(
+                select(Job).where(Job.message_id == message["id"], Job.kind == "media")
+            )
+        ).one()
     await engine.dispose()
     assert job.attempts == 2
     assert second is not None and second.proc is not None

@@ -10,13 +10,24 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import jobs
-from relay.models import Message, MessageKind, MessageStatus, Rendition
+from relay.context import Services
+from relay.models import (
+    Message,
+    MessageKind,
+    MessageStatus,
+    Rendition,
+    Transcript,
+    TranscriptStatus,
+)
 from relay.storage import ObjectNotFound
 from workers.errors import FFmpegTimeout, MediaError, MediaRejected
 from workers.runner import Context, JobFailed, Retry
+from workers.transcode import STEPS as TRANSCODE_STEPS
 from workers.transcode import RenditionFile, make_renditions
 
 log = logging.getLogger("relay.media")
+STEPS = (*TRANSCODE_STEPS, "store")
+TRANSCRIBE_JOB = "transcribe"
 
 
 def rendition_key(message_id: str, file: RenditionFile) -> str:
@@ -31,6 +42,11 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         async with services.sessions.begin() as session:
             await jobs.complete(session, job)  # deleted meanwhile: nothing to do
         return
+
+    async def on_step(step: str, state: str) -> None:
+        await record_steps(services, message.id, {step: state})
+
+    await record_steps(services, message.id, dict.fromkeys(STEPS, "pending"), reset=True)
     services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="job-", dir=services.settings.spool_dir) as tmp:
         workdir = Path(tmp)
@@ -42,7 +58,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         try:
             async with context.ffmpeg_slots:
                 info, files = await make_renditions(
-                    source, workdir / "out", services.settings.media
+                    source, workdir / "out", services.settings.media, on_step=on_step
                 )
         except MediaRejected as exc:
             raise JobFailed(exc.reason) from None
@@ -54,10 +70,11 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             raise JobFailed(
                 "This recording could not be converted (it may be damaged or incomplete)."
             ) from None
+        await on_step("store", "running")
         for file in files:
             await services.storage.put_file(rendition_key(message.id, file), file.path, file.mime)
     video = next((f for f in files if f.name == "video"), None)
-    main = video or files[0]
+    main = video or next(f for f in files if f.name == "audio")
     async with services.sessions.begin() as session:
         current = await session.get(Message, message.id)
         if current is None:
@@ -78,7 +95,9 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             )
             for f in files
         )
+        current.steps = {**current.steps, "store": {"state": "done"}}
         current.status = MessageStatus.ready
+        await queue_transcription(session, current, has_sound=any(f.name == "audio" for f in files))
         current.duration = main.duration
         current.error = None
         current.kind = MessageKind.video if video else MessageKind.audio
@@ -89,8 +108,35 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
     log.info("message %s ready (%s, %.1fs)", message.id, info.format_name, main.duration or 0)
 
 
+async def queue_transcription(session: AsyncSession, message: Message, *, has_sound: bool) -> None:
+    """Transcribe after the message is playable, so playback never waits for it."""
+    transcript = await session.get(Transcript, message.id) or Transcript(message_id=message.id)
+    session.add(transcript)
+    transcript.status = TranscriptStatus.pending if has_sound else TranscriptStatus.unavailable
+    transcript.error = None if has_sound else "This message has no sound to transcribe."
+    if has_sound:
+        jobs.enqueue(session, TRANSCRIBE_JOB, message_id=message.id, max_attempts=3)
+
+
 async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:
     message = await session.get(Message, job.message_id) if job.message_id else None
     if message is not None and message.status is MessageStatus.processing:
         message.status = MessageStatus.failed
         message.error = reason
+        message.steps = {
+            name: {"state": "failed", "reason": reason} if step["state"] == "running" else step
+            for name, step in message.steps.items()
+        }
+
+
+async def record_steps(
+    services: Services, message_id: str, states: dict[str, str], *, reset: bool = False
+) -> None:
+    """Progress the API shows while a message is processed (short transactions)."""
+    async with services.sessions.begin() as session:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return
+        steps = {} if reset else dict(message.steps)
+        steps.update({name: {"state": state} for name, state in states.items()})
+        message.steps = steps
