@@ -14,14 +14,14 @@ from tests.bench import ready, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
 from tests.media import make_webm
 
-FULL = {"upload_mb": 200, "patches": 4, "video_seconds": 60}
-QUICK = {"upload_mb": 20, "patches": 4, "video_seconds": 10}
+FULL = {"upload_mb": 200, "patches": 4, "video_seconds": 60, "voice_seconds": 60}
+QUICK = {"upload_mb": 20, "patches": 4, "video_seconds": 10, "voice_seconds": 10}
 VIDEO_SIZE = "640x480"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="20 MB upload, 10 s video")
+    parser.add_argument("--quick", action="store_true", help="20 MB upload, 10 s video and voice")
     parser.add_argument("--s3", action="store_true", help="also upload into PostgreSQL + Swift")
     return parser
 
@@ -50,9 +50,14 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
         (tmp / "random.bin").unlink()
         video = make_webm(tmp / "recording.webm", seconds=plan["video_seconds"], size=VIDEO_SIZE)
         log(f"made a {plan['video_seconds']} s {VIDEO_SIZE} webm")
-        # A stack of its own: the upload stack's random files wait in its job queue.
+        voice = ready.make_voice(tmp / "voice.ogg", plan["voice_seconds"])
+        log(f"made a {plan['voice_seconds']} s Opus voice recording")
+        # Stacks of their own: the upload stack's random files wait in its job queue, and
+        # each input starts with an empty one.
         with embedded_stack(tmp / "ready") as stack:
-            report["ready"] = ready.measure(stack, tmp, video, plan["video_seconds"])
+            report["ready"] = ready.measure(stack, tmp, video, plan["video_seconds"], "video")
+        with embedded_stack(tmp / "ready-voice") as stack:
+            report["ready_voice"] = ready.measure(stack, tmp, voice, plan["voice_seconds"], "voice")
     log("transcription: ours next to bare faster-whisper")
     report["transcription"] = transcription.run(quick)
     report["loadavg_at_end"] = [round(n, 2) for n in os.getloadavg()]
