@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from relay.settings import SettingsError
+from relay.settings import SettingsError, WhisperSettings
 from tests.speech import (
     make_noise,
     make_passage,
@@ -21,7 +21,6 @@ from tests.speech import (
     word_error_rate,
 )
 from workers import whisper
-from relay.settings import WhisperSettings
 from workers.whisper import (
     LanguageNotSupported,
     Model,
