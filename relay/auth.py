@@ -110,9 +110,12 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
     if row is None:
         return None
-    await session.execute(
-        update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow())
-    )
+    now = utcnow()
+    # Written at most once a minute: a write per request would serialise SQLite readers.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+        )
     return await session.get(User, row.user_id)
 
 

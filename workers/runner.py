@@ -82,12 +82,13 @@ class Worker:
         done = 0
         wakeup = self.context.services.wakeup
         while True:
+            # Cleared before looking, so a job committed while we look is not waited for.
+            wakeup.clear()
             if await self.run_one():
                 done += 1
                 continue
             if burst:
                 return done
-            wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.settings.poll_seconds)
 
