@@ -144,8 +144,21 @@ async function copy(button) {
   if (status) status.textContent = ok ? status.dataset.copied : status.dataset.failed;
 }
 
+// A search hit links to "/m/<id>#t=<seconds>": start the recording at that moment.
+function seekFromHash(player) {
+  const match = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  const media = player.querySelector("video, audio");
+  if (!match || !media) return;
+  const seek = () => {
+    media.currentTime = Number(match[1]);
+  };
+  if (media.readyState >= 1) seek();
+  else media.addEventListener("loadedmetadata", seek, { once: true });
+}
+
 for (const player of document.querySelectorAll("[data-player]")) {
   if (WAITING.has(player.dataset.status) && player.dataset.statusUrl) poll(player);
+  else seekFromHash(player);
 }
 
 for (const button of document.querySelectorAll("[data-copy]")) {
