@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Relay needs on this machine: Debian packages (when root) and a virtual
-# environment in .venv. `infra/setup.sh` for running, `infra/setup.sh --test` for tests.
+# environment in .venv. `infra/setup.sh` for running, `infra/setup.sh --test` for tests (which
+# also installs tus-js-client for tests/test_tus_interop.py into tests/interop/node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,8 +9,8 @@ mode=${1:-run}
 need_cmds=(ffmpeg ffprobe)
 need_pkgs=(ffmpeg)
 if [ "$mode" = "--test" ]; then
-    need_cmds+=(swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached curl)
-    need_pkgs+=(swift swift-proxy swift-object swift-account swift-container memcached curl)
+    need_cmds+=(swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached curl node npm)
+    need_pkgs+=(swift swift-proxy swift-object swift-account swift-container memcached curl nodejs npm)
 fi
 
 missing=()
@@ -44,4 +45,13 @@ stamp=".venv/.relay-installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
     touch "$stamp"
+fi
+
+if [ "$mode" = "--test" ]; then
+    # tus-js-client for the interop test, exactly as locked; again only when the lock changed.
+    npm_stamp=tests/interop/node_modules/.relay-installed
+    if [ ! -f "$npm_stamp" ] || [ tests/interop/package-lock.json -nt "$npm_stamp" ]; then
+        npm ci --prefix tests/interop --no-audit --no-fund
+        touch "$npm_stamp"
+    fi
 fi
