@@ -89,7 +89,8 @@ async def _target_message(
     if message is None or message.author_id != user_id:
         raise NotFound("No such message.")
     if message.status is not MessageStatus.uploading:
-        raise Conflict("This message has its media already; create a new message.")
+        # Not 409: tus clients take 409 as "offset mismatch" and retry the creation forever.
+        raise BadRequest("This message has its media already; create a new message.")
     return message
 
 

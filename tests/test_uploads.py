@@ -163,7 +163,7 @@ async def test_upload_for_existing_message_via_metadata(world: World) -> None:
             world.author, **{"Upload-Length": "5", "Upload-Metadata": meta(message=message_id)}
         ),
     )
-    assert again.status_code == 409 and "has its media already" in again.json()["detail"]
+    assert again.status_code == 400 and "has its media already" in again.json()["detail"]
 
 
 async def test_metadata_naming_another_users_message_is_404(world: World) -> None:
