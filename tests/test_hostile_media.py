@@ -95,11 +95,11 @@ def trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     log = tmp_path / "strace.log"
     log.touch()
     strace = shutil.which("strace")
-    if strace is not None:
-        launcher = ffmpeg._launcher
-        calls = "trace=open,openat,openat2,connect"
-        prefix = [strace, "-f", "-qq", "-A", "-o", str(log), "-e", calls]
-        monkeypatch.setattr(ffmpeg, "_launcher", lambda nice: [*prefix, *launcher(nice)])
+    assert strace is not None, "strace is missing: `infra/setup.sh --test` installs it"
+    launcher = ffmpeg._launcher
+    calls = "trace=open,openat,openat2,connect"
+    prefix = [strace, "-f", "-qq", "-A", "-o", str(log), "-e", calls]
+    monkeypatch.setattr(ffmpeg, "_launcher", lambda nice: [*prefix, *launcher(nice)])
     return log
 
 
