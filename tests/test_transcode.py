@@ -1,21 +1,22 @@
+"""make_renditions beyond the format corpus: data saver and loudness passes, steps, limits."""
+
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import (
-    make_audio,
-    make_long_video,
-    make_mkv_h264,
-    make_mp4,
-    make_webm,
-    mp4_boxes,
+from tests.media import make_audio, make_long_video, make_webm
+from tests.transcode_helpers import (
+    SETTINGS,
+    VIDEO_NAMES,
+    by_name,
+    check_rendition,
+    ffprobe,
+    streams,
 )
 from workers import ffmpeg
 from workers.analysis import Loudness
@@ -25,187 +26,13 @@ from workers.transcode import (
     DATA_SAVER_MIN_SECONDS,
     STEPS,
     TWO_PASS_MAX_SECONDS,
-    RenditionFile,
     make_renditions,
 )
-
-SETTINGS = MediaSettings(ffmpeg_threads=0, ffmpeg_nice=0, max_duration_seconds=60)
-VIDEO_NAMES = ["video", "audio", "poster", "preview", "waveform", "silences"]
-AUDIO_NAMES = ["audio", "waveform", "silences"]
-MUTE_NAMES = ["video", "poster", "preview"]
-
-
-def ffprobe(path: Path) -> dict[str, Any]:
-    argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-    argv += ["-count_packets"]
-    done = subprocess.run([*argv, str(path)], check=True, capture_output=True, timeout=30)
-    return json.loads(done.stdout)
-
-
-def streams(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [s for s in data["streams"] if s["codec_type"] == kind]
-
-
-def by_name(files: list[RenditionFile]) -> dict[str, RenditionFile]:
-    return {f.name: f for f in files}
-
-
-def check_rendition(
-    file: RenditionFile, duration: float | None, channels: int | None = None
-) -> dict[str, Any] | None:
-    """What every rendition of its name must be; the ffprobe output for media files."""
-    assert (
-        file.path.name
-        == {
-            "video": "video.mp4",
-            "video_360": "video_360.mp4",
-            "audio": "audio.m4a",
-            "poster": "poster.jpg",
-            "preview": "preview.webp",
-            "waveform": "waveform.json",
-            "silences": "silences.json",
-        }[file.name]
-    )
-    assert file.size == file.path.stat().st_size > 0
-    if file.name in ("waveform", "silences"):
-        assert file.mime == "application/json"
-        json.loads(file.path.read_text())
-        return None
-    if file.name == "preview":
-        assert file.mime == "image/webp"
-        found = webp_info(file.path.read_bytes())
-        assert found is not None and found[:2] == (file.width, file.height)
-        assert file.width is not None and file.width <= 320
-        return None
-    if file.name == "poster":
-        assert file.mime == "image/jpeg"
-        assert file.path.read_bytes()[:3] == b"\xff\xd8\xff"
-        return None
-    data = ffprobe(file.path)
-    boxes = mp4_boxes(file.path)
-    assert boxes.index("moov") < boxes.index("mdat")  # faststart
-    assert "tags" not in data["format"] or "title" not in data["format"]["tags"]
-    if duration is not None:
-        assert file.duration == pytest.approx(duration, abs=0.15)
-    for a in streams(data, "audio"):
-        assert (a["codec_name"], a["profile"], int(a["sample_rate"])) == ("aac", "LC", 48000)
-        assert channels is None or a["channels"] == channels  # mono stays mono
-    if file.name == "audio":
-        assert file.mime == "audio/mp4"
-        assert data["format"]["tags"]["major_brand"].strip() == "M4A"
-        assert not streams(data, "video") and len(streams(data, "audio")) == 1
-        return data
-    assert file.mime == "video/mp4"
-    [v] = streams(data, "video")
-    assert (v["codec_name"], v["profile"], v["pix_fmt"]) == ("h264", "Main", "yuv420p")
-    assert (v["width"], v["height"]) == (file.width, file.height)
-    assert v["width"] % 2 == 0 and v["height"] % 2 == 0
-    assert "side_data_list" not in v  # no stale display matrix to rotate it again
-    return data
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("transcode")
-
-
-Maker = Callable[[Path], Path]
-# name: (make the upload, renditions, size of the video, duration, audio channels)
-CORPUS: dict[str, tuple[Maker, list[str], tuple[int, int] | None, float, int | None]] = {
-    "chrome-vp8.webm": (lambda p: make_webm(p, 2), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "chrome-vp9.webm": (lambda p: make_webm(p, 2, codec="vp9"), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "chrome-h264.mkv": (lambda p: make_mkv_h264(p, 2), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "safari.mp4": (lambda p: make_mp4(p, 2), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "camera.mov": (lambda p: make_mp4(p, 2, container="mov"), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "vga.webm": (lambda p: make_webm(p, 2, "640x480"), VIDEO_NAMES, (640, 480), 2.0, 1),
-    "portrait.mp4": (lambda p: make_mp4(p, 2, "360x640"), VIDEO_NAMES, (360, 640), 2.0, 1),
-    "phone-rotated.mp4": (lambda p: make_mp4(p, 2, rotate=90), VIDEO_NAMES, (240, 320), 2.0, 1),
-    "odd.webm": (lambda p: make_webm(p, 2, "321x241"), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "vfr.webm": (lambda p: make_webm(p, 2, vfr=True), VIDEO_NAMES, (320, 240), 2.0, 1),
-    "mute.webm": (lambda p: make_webm(p, 2, audio=False), MUTE_NAMES, (320, 240), 2.0, None),
-    "voice.ogg": (lambda p: make_audio(p, 2, "ogg"), AUDIO_NAMES, None, 2.0, 1),
-    "voice.wav": (lambda p: make_audio(p, 2, "wav"), AUDIO_NAMES, None, 2.0, 1),
-    "song.mp3": (
-        lambda p: make_audio(p, 2, "mp3", channels=2, cover=True),
-        AUDIO_NAMES,
-        None,
-        2.0,
-        2,
-    ),
-    "voice.m4a": (lambda p: make_audio(p, 2, "m4a", cover=True), AUDIO_NAMES, None, 2.0, 1),
-}
-
-
-@pytest.mark.parametrize("name", CORPUS)
-async def test_corpus_becomes_checked_renditions(folder: Path, tmp_path: Path, name: str) -> None:
-    make, names, size, duration, channels = CORPUS[name]
-    src = make(folder / name)
-    info, files = await make_renditions(src, tmp_path, SETTINGS)
-    assert [f.name for f in files] == names
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.path.name for f in files)
-    found = by_name(files)
-    for file in files:
-        check_rendition(file, duration if file.name in ("video", "audio") else None, channels)
-    if size is None:
-        assert info.video is None
-        assert (found["audio"].width, found["audio"].height) == (None, None)
-    else:
-        assert (found["video"].width, found["video"].height) == size
-        assert (found["poster"].width, found["poster"].height) == size
-        preview = found["preview"]
-        assert preview.width == min(320, size[0])
-        assert preview.height == pytest.approx(size[1] * preview.width / size[0], abs=2)
-    if channels is None:
-        assert not streams(ffprobe(found["video"].path), "audio")
-    else:
-        assert streams(ffprobe(found["audio"].path), "audio")[0]["channels"] == channels
-    if "video" in found and channels:
-        assert len(streams(ffprobe(found["video"].path), "audio")) == 1
-
-
-async def test_variable_frame_rate_keeps_its_frames(folder: Path, tmp_path: Path) -> None:
-    src = make_webm(folder / "vfr-count.webm", 2, audio=False, vfr=True)
-    source_frames = int(streams(ffprobe(src), "video")[0]["nb_read_packets"])
-    _, files = await make_renditions(src, tmp_path, SETTINGS)
-    [v] = streams(ffprobe(by_name(files)["video"].path), "video")
-    assert source_frames < 40  # 2 s at 30 fps, thinned out
-    assert int(v["nb_read_packets"]) == source_frames  # no frames invented to fill gaps
-
-
-async def test_preview_is_a_looping_animation_of_about_three_seconds(
-    folder: Path, tmp_path: Path
-) -> None:
-    src = make_mkv_h264(folder / "seven.mkv", seconds=7, size="640x360", audio=False)
-    _, files = await make_renditions(src, tmp_path, SETTINGS)
-    preview = by_name(files)["preview"]
-    data = preview.path.read_bytes()
-    found = webp_info(data)
-    assert found is not None
-    width, height, frames = found
-    assert (width, height) == (320, 180)
-    assert 28 <= frames <= 31  # 3 s at 10 fps
-    anim = data.index(b"ANIM")
-    assert int.from_bytes(data[anim + 12 : anim + 14], "little") == 0  # loops forever
-
-
-@pytest.mark.parametrize(
-    "size,max_height,expected",
-    [
-        ("1280x720", 360, (640, 360)),
-        ("240x320", 720, (240, 320)),  # portrait stays portrait, never upscaled
-        ("720x1280", 360, (360, 640)),  # portrait is fitted to its long side
-        ("640x640", 360, (360, 360)),
-    ],
-)
-async def test_video_is_fitted_and_even(
-    folder: Path, tmp_path: Path, size: str, max_height: int, expected: tuple[int, int]
-) -> None:
-    src = make_webm(folder / f"{size}.webm", seconds=1, size=size, audio=False)
-    _, files = await make_renditions(src, tmp_path, SETTINGS, max_height=max_height)
-    video = by_name(files)["video"]
-    assert (video.width, video.height) == expected
-    [v] = streams(ffprobe(video.path), "video")
-    assert (v["width"], v["height"]) == expected
 
 
 async def test_ten_minute_message_gets_data_saver_and_one_pass_loudness(
@@ -365,19 +192,6 @@ async def test_work_folder_with_awkward_characters(folder: Path, tmp_path: Path)
     assert [f.path.parent for f in files] == [out] * 3
 
 
-async def test_uploader_metadata_is_dropped(folder: Path, tmp_path: Path) -> None:
-    metadata = {"title": "secret", "comment": "hello", "location": "+52.3700+004.8900/"}
-    src = make_mp4(folder / "tagged.mp4", seconds=1, metadata=metadata)
-    assert ffprobe(src)["format"]["tags"]["title"] == "secret"
-    _, files = await make_renditions(src, tmp_path, SETTINGS)
-    for file in files:
-        raw = file.path.read_bytes()
-        assert b"secret" not in raw and b"+52.37" not in raw
-    for name in ("video", "audio"):
-        tags = ffprobe(by_name(files)[name].path)["format"].get("tags", {})
-        assert not {"title", "comment", "location", "location-eng"} & set(tags)
-
-
 async def test_recording_longer_than_its_header_is_rejected_after_measuring(
     folder: Path, tmp_path: Path
 ) -> None:
@@ -406,23 +220,6 @@ async def test_too_long_upload_rejected_before_decoding(folder: Path, tmp_path: 
         await make_renditions(src, tmp_path, settings)
     assert "longest supported is 0:02" in caught.value.reason
     assert list(tmp_path.iterdir()) == []
-
-
-async def test_high_frame_rate_is_capped_at_30(folder: Path, tmp_path: Path) -> None:
-    src = make_webm(folder / "slowmo.webm", seconds=1, size="160x120", audio=False, rate=90)
-    info, files = await make_renditions(src, tmp_path, SETTINGS)
-    assert info.video is not None and info.video.fps == 90
-    [v] = streams(ffprobe(by_name(files)["video"].path), "video")
-    num, den = v["avg_frame_rate"].split("/")
-    assert int(num) / int(den) == pytest.approx(30, abs=1)
-
-
-async def test_one_frame_clip_still_gets_a_poster_and_preview(folder: Path, tmp_path: Path) -> None:
-    src = make_webm(folder / "blink.webm", seconds=0.034, size="160x120")
-    _, files = await make_renditions(src, tmp_path, SETTINGS)
-    found = by_name(files)
-    assert (found["poster"].width, found["poster"].height) == (160, 120)
-    assert (found["preview"].width, found["preview"].height) == (160, 120)
 
 
 def record_argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from boto3.exceptions import Boto3Error
@@ -45,9 +43,8 @@ class S3Error(StorageError):
 
 
 class S3Storage:
-    """Objects in one bucket; resumable uploads are multipart uploads whose tail (bytes not
-    yet filling a part) waits in small objects under ``<key>.tail/``, so that any relay
-    instance can continue an upload."""
+    """Objects in one bucket; resumable uploads are multipart uploads that any relay
+    instance can continue (relay.storage.s3_uploads)."""
 
     def __init__(self, settings: S3Settings, spool_dir: Path) -> None:
         self.settings = settings
@@ -63,6 +60,10 @@ class S3Storage:
             multipart_threshold=settings.part_size, multipart_chunksize=settings.part_size
         )
         self._bucket_ready = False
+        # Imported here: s3_uploads builds on this module.
+        from relay.storage.s3_uploads import MultipartUploads
+
+        self._uploads = MultipartUploads(self)
 
     @property
     def bucket(self) -> str:
@@ -172,143 +173,19 @@ class S3Storage:
             "get_object", Params=params, ExpiresIn=self.settings.presign_seconds
         )
 
-    # Resumable uploads. Segments that a returned state no longer names are deleted by the
-    # next call, not by the call that replaced them: until the caller has saved the new
-    # state, the state it held before stays valid.
+    # Resumable uploads (relay.storage.s3_uploads).
 
     async def upload_begin(self, key: str) -> UploadState:
-        check_key(key)
-        await self.ensure_bucket()
-        response = await self._run(self.client.create_multipart_upload, Bucket=self.bucket, Key=key)
-        return UploadState(key=key, multipart_id=response["UploadId"])
+        return await self._uploads.begin(key)
 
     async def upload_append(self, state: UploadState, chunks: AsyncIterator[bytes]) -> UploadState:
-        state = UploadState.from_json(state.to_json())
-        upload_id = _upload_id(state)
-        await self._delete_matching(_tail_prefix(state.key), keep=_segment_keys(state))
-        part_size = self.settings.part_size
-        await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
-        spool = await asyncio.to_thread(tempfile.TemporaryFile, dir=self.spool_dir)
-        try:
-            tail, spooled = _total(state.segments), 0
-            async for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    room = part_size - tail - spooled
-                    piece, view = view[:room], view[room:]
-                    await asyncio.to_thread(spool.write, piece)
-                    spooled += len(piece)
-                    if tail + spooled == part_size:
-                        await self._add_part(state, upload_id, spool)
-                        await asyncio.to_thread(_rewind, spool)
-                        tail, spooled = 0, 0
-            if spooled:
-                start = _total(state.parts) + tail
-                segment = {"key": f"{_tail_prefix(state.key)}{start}", "size": spooled}
-                await self._run(self._put_segment, segment["key"], spool, spooled)
-                state.segments.append(segment)
-        finally:
-            await asyncio.to_thread(spool.close)
-        state.offset = _total(state.parts) + _total(state.segments)
-        return state
+        return await self._uploads.append(state, chunks)
 
     async def upload_finish(self, state: UploadState) -> None:
-        upload_id = _upload_id(state)
-        if _total(state.parts) + _total(state.segments) != state.offset:
-            raise StorageError(f"upload {state.key!r}: parts and segments do not add up")
-        state = UploadState.from_json(state.to_json())
-        try:
-            if state.segments:  # the last part may be of any size
-                await self._add_part(state, upload_id, None)
-            if state.parts:
-                parts = [{"PartNumber": p["n"], "ETag": p["etag"]} for p in state.parts]
-                await self._run(
-                    self.client.complete_multipart_upload,
-                    Bucket=self.bucket,
-                    Key=state.key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
-            else:  # S3 cannot complete a multipart upload without parts
-                await self._abort(state.key, upload_id)
-                await self._run(self.client.put_object, Bucket=self.bucket, Key=state.key, Body=b"")
-        except S3Error as exc:
-            # A finish retried after the completion went through.
-            if exc.code != "NoSuchUpload" or await self.size(state.key) != state.offset:
-                raise
-        await self._delete_matching(_tail_prefix(state.key))
+        await self._uploads.finish(state)
 
     async def upload_abort(self, state: UploadState) -> None:
-        if state.multipart_id:
-            await self._abort(state.key, state.multipart_id)
-        await self._delete_matching(_tail_prefix(state.key))
-
-    async def _abort(self, key: str, upload_id: str) -> None:
-        try:
-            await self._run(
-                self.client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
-            )
-        except S3Error as exc:
-            if exc.code not in ("NoSuchUpload", "404"):
-                raise
-
-    async def _add_part(self, state: UploadState, upload_id: str, spool: IO[bytes] | None) -> None:
-        """Upload the segments followed by the spooled bytes as the next part."""
-        number = len(state.parts) + 1
-        size = _total(state.segments) + (await asyncio.to_thread(_flushed_size, spool))
-        etag = await self._run(
-            self._upload_part, state.key, upload_id, number, state.segments, spool, size
-        )
-        state.parts.append({"n": number, "etag": etag, "size": size})
-        state.segments = []
-
-    def _upload_part(
-        self,
-        key: str,
-        upload_id: str,
-        number: int,
-        segments: list[dict],
-        spool: IO[bytes] | None,
-        size: int,
-    ) -> str:
-        """Runs in a thread: the part goes through a file on disk, never through memory."""
-        if not segments and spool is not None:
-            spool.seek(0)
-            return self._send_part(key, upload_id, number, spool, size)
-        with tempfile.TemporaryFile(dir=self.spool_dir) as part:
-            for segment in segments:
-                self._download_into(segment["key"], part)
-            if spool is not None:
-                spool.seek(0)
-                shutil.copyfileobj(spool, part, CHUNK_SIZE)
-            if part.tell() != size:
-                raise StorageError(f"upload {key!r}: stored segments hold {part.tell()} bytes")
-            part.seek(0)
-            return self._send_part(key, upload_id, number, part, size)
-
-    def _send_part(self, key: str, upload_id: str, number: int, body: IO[bytes], size: int) -> str:
-        response = self.client.upload_part(
-            Bucket=self.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=body,
-            ContentLength=size,
-        )
-        return response["ETag"]
-
-    def _download_into(self, key: str, target: IO[bytes]) -> None:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        try:
-            while chunk := body.read(CHUNK_SIZE):
-                target.write(chunk)
-        finally:
-            body.close()
-
-    def _put_segment(self, key: str, spool: IO[bytes], size: int) -> None:
-        spool.flush()
-        spool.seek(0)
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=spool, ContentLength=size)
+        await self._uploads.abort(state)
 
     async def _delete_matching(self, prefix: str, keep: frozenset[str] = frozenset()) -> None:
         """Delete every object under `prefix` except `keep`, one listed page at a time."""
@@ -384,33 +261,3 @@ def _error(exc: Exception, operation: str, key: str | None) -> StorageError:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _upload_id(state: UploadState) -> str:
-    if not state.multipart_id:
-        raise StorageError(f"upload {state.key!r} is not an S3 multipart upload")
-    return state.multipart_id
-
-
-def _tail_prefix(key: str) -> str:
-    return f"{key}.tail/"
-
-
-def _segment_keys(state: UploadState) -> frozenset[str]:
-    return frozenset(segment["key"] for segment in state.segments)
-
-
-def _total(items: list[dict]) -> int:
-    return sum(int(item["size"]) for item in items)
-
-
-def _flushed_size(spool: IO[bytes] | None) -> int:
-    if spool is None:
-        return 0
-    spool.flush()
-    return spool.seek(0, 2)
-
-
-def _rewind(spool: IO[bytes]) -> None:
-    spool.seek(0)
-    spool.truncate()
