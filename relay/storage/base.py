@@ -31,6 +31,14 @@ class StorageError(Exception):
     """The store failed or refused an operation."""
 
 
+class S3Error(StorageError):
+    """The S3 API refused a request; `code` is its error code (such as "NoSuchUpload")."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ObjectNotFound(StorageError):
     """No object is stored under the key."""
 

@@ -22,24 +22,18 @@ from relay.settings import S3Settings
 from relay.storage.base import (
     CHUNK_SIZE,
     ObjectNotFound,
+    S3Error,
     StorageError,
     UploadState,
     check_key,
     inline_disposition,
 )
+from relay.storage.s3_uploads import MultipartUploads
 
 T = TypeVar("T")
 
 _NOT_FOUND = {"NoSuchKey", "NotFound", "404"}
 _NO_BUCKET = {"NoSuchBucket", "NotFound", "404"}
-
-
-class S3Error(StorageError):
-    """The S3 API refused a request; `code` is its error code (such as "NoSuchUpload")."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class S3Storage:
@@ -61,8 +55,6 @@ class S3Storage:
         )
         self._bucket_ready = False
         # Imported here: s3_uploads builds on this module.
-        from relay.storage.s3_uploads import MultipartUploads
-
         self._uploads = MultipartUploads(self)
 
     @property

@@ -12,10 +12,12 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from relay.storage.base import CHUNK_SIZE, StorageError, UploadState, check_key
-from relay.storage.s3 import S3Error, S3Storage
+from relay.storage.base import CHUNK_SIZE, S3Error, StorageError, UploadState, check_key
+
+if TYPE_CHECKING:
+    from relay.storage.s3 import S3Storage
 
 
 class MultipartUploads:
