@@ -231,7 +231,11 @@ async def sweep_expired(services: Services) -> int:
         async with services.sessions.begin() as session:
             await session.execute(delete(Upload).where(Upload.id == upload.id))
             message = await session.get(Message, upload.message_id)
-            if message is not None and message.status is MessageStatus.uploading:
+            # Another upload may still bring the media (a client that made its own).
+            others = await session.scalar(
+                select(Upload.id).where(Upload.message_id == upload.message_id).limit(1)
+            )
+            if message is not None and message.status is MessageStatus.uploading and not others:
                 message.status = MessageStatus.failed
                 message.error = "The upload expired before it was finished."
     return len(expired)

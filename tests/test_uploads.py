@@ -339,3 +339,25 @@ async def test_a_second_instance_resumes_the_upload(world: World) -> None:
                 await patch(client, url, world.author, 120_000, data[120_000:])
             ).status_code == 204
     assert await stored_digest(world, url) == hashlib.sha256(data).hexdigest()
+
+
+async def test_expired_spare_upload_does_not_fail_a_message_another_upload_serves(
+    world: World,
+) -> None:
+    """tus-js-client makes its own upload for a message; the unused one expires quietly."""
+    created = await world.client.post(
+        "/api/messages", json={"kind": "audio"}, headers=world.author.headers
+    )
+    spare = created.json()["upload_url"].rsplit("/", 1)[1]
+    await create(world, world.author, 100, message=created.json()["id"])
+    async with world.services.sessions.begin() as session:
+        await session.execute(
+            update(Upload)
+            .where(Upload.id == spare)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await sweep_expired(world.services) == 1
+    detail = await world.client.get(
+        f"/api/messages/{created.json()['id']}", headers=world.author.headers
+    )
+    assert detail.json()["status"] == "uploading"
