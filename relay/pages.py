@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from relay import access, api_messages, auth
+from relay import access, api_messages, auth, i18n
 from relay.db import utcnow
 from relay.errors import Forbidden, RelayError
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
@@ -72,6 +72,7 @@ def routes() -> list[Route]:
         Route("/login", _page(login), methods=["POST"]),
         Route("/logout", _page(logout), methods=["POST"]),
         Route("/m/{id}", _page(message_page), methods=["GET"]),
+        Route("/record", _page(record_page), methods=["GET"]),
         Route("/s/{token}", _page(share_page), methods=["GET"]),
         Route("/s/{token}/status", share_status, methods=["GET"]),
     ]
@@ -324,6 +325,28 @@ async def message_page(request: Request) -> Response:
     )
     context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
     return _render(request, "message.html", context)
+
+
+async def record_page(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
+    asked = request.query_params.get("lang")
+    lang = i18n.pick(
+        asked, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+    context = {**_who(who), "lang": lang, "t": i18n.strings(lang), "max_seconds": 30 * 60}
+    response = _render(request, "record.html", context)
+    if asked in i18n.CATALOGS:
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            path="/",
+            secure=is_https(request),
+            samesite="lax",
+        )
+    return response
 
 
 async def share_page(request: Request) -> Response:

@@ -1,0 +1,147 @@
+"""The recorder page's words in English and Dutch, and which language a request wants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANG_COOKIE = "relay_lang"
+DEFAULT = "en"
+
+CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "page_title": "Record a message",
+        "switch_label": "Nederlands",
+        "switch_lang": "nl",
+        "mode_legend": "What to record",
+        "mode_audio": "Voice only",
+        "mode_camera": "Camera and voice",
+        "mode_screen": "Screen and voice",
+        "title_label": "Title (optional)",
+        "microphone": "Microphone",
+        "camera": "Camera",
+        "default_device": "Default",
+        "countdown": "Count down 3-2-1 before recording",
+        "level": "Microphone level",
+        "preview": "Camera preview",
+        "start": "Record",
+        "pause": "Pause",
+        "resume": "Resume",
+        "stop": "Stop",
+        "discard": "Discard",
+        "rerecord": "Record again",
+        "retry": "Retry upload",
+        "timer_of": "of",
+        "idle": "Ready to record.",
+        "preparing": "Preparing…",
+        "recording": "Recording…",
+        "paused": "Paused.",
+        "uploading": "Uploading the rest: {percent}%",
+        "processing": "Processing…",
+        "ready": "Ready: your message can be played.",
+        "failed": "Processing failed: {error}",
+        "discarded": "The recording was discarded.",
+        "max_reached": "The maximum length was reached; the recording stopped.",
+        "share_label": "Share link",
+        "copy_button": "Copy",
+        "share": "Share",
+        "copied": "Link copied.",
+        "copy_failed": "Copy it by hand: the browser did not allow copying.",
+        "open_message": "Open the message",
+        "file_legend": "Or upload a file",
+        "file_label": "Audio or video file",
+        "drop_hint": "Drop a file here, or choose one.",
+        "file_progress": "Uploading {name}: {percent}%",
+        "err_permission": (
+            "Relay may not use your microphone or camera. Allow access in the browser's "
+            "site settings, then try again."
+        ),
+        "err_no_device": "No microphone or camera was found. Connect one and try again.",
+        "err_unsupported": (
+            "This browser cannot record here. Use a recent Chrome, Edge, Firefox or Safari "
+            "over https."
+        ),
+        "err_upload": (
+            "The upload failed after several tries. Your recording is kept in this page: "
+            "check the connection and press Retry."
+        ),
+        "err_start": "The recording could not start: {error}",
+        "err_create": "The message could not be created: {error}",
+    },
+    "nl": {
+        "page_title": "Bericht opnemen",
+        "switch_label": "English",
+        "switch_lang": "en",
+        "mode_legend": "Wat neem je op",
+        "mode_audio": "Alleen stem",
+        "mode_camera": "Camera en stem",
+        "mode_screen": "Scherm en stem",
+        "title_label": "Titel (niet verplicht)",
+        "microphone": "Microfoon",
+        "camera": "Camera",
+        "default_device": "Standaard",
+        "countdown": "Aftellen 3-2-1 voor de opname",
+        "level": "Microfoonniveau",
+        "preview": "Cameravoorbeeld",
+        "start": "Opnemen",
+        "pause": "Pauzeren",
+        "resume": "Hervatten",
+        "stop": "Stoppen",
+        "discard": "Weggooien",
+        "rerecord": "Opnieuw opnemen",
+        "retry": "Upload opnieuw proberen",
+        "timer_of": "van",
+        "idle": "Klaar om op te nemen.",
+        "preparing": "Voorbereiden…",
+        "recording": "Opname loopt…",
+        "paused": "Gepauzeerd.",
+        "uploading": "De rest wordt geüpload: {percent}%",
+        "processing": "Wordt verwerkt…",
+        "ready": "Klaar: je bericht kan worden afgespeeld.",
+        "failed": "Verwerken mislukt: {error}",
+        "discarded": "De opname is weggegooid.",
+        "max_reached": "De maximale lengte is bereikt; de opname is gestopt.",
+        "share_label": "Deellink",
+        "copy_button": "Kopiëren",
+        "share": "Delen",
+        "copied": "Link gekopieerd.",
+        "copy_failed": "Kopieer hem met de hand: de browser stond kopiëren niet toe.",
+        "open_message": "Bericht openen",
+        "file_legend": "Of upload een bestand",
+        "file_label": "Audio- of videobestand",
+        "drop_hint": "Sleep een bestand hierheen, of kies er een.",
+        "file_progress": "{name} wordt geüpload: {percent}%",
+        "err_permission": (
+            "Relay mag je microfoon of camera niet gebruiken. Geef toegang in de "
+            "site-instellingen van je browser en probeer het opnieuw."
+        ),
+        "err_no_device": "Er is geen microfoon of camera gevonden. Sluit er een aan en probeer "
+        "het opnieuw.",
+        "err_unsupported": (
+            "Deze browser kan hier niet opnemen. Gebruik een recente Chrome, Edge, Firefox of "
+            "Safari via https."
+        ),
+        "err_upload": (
+            "Het uploaden is na meerdere pogingen mislukt. Je opname blijft in deze pagina "
+            "bewaard: controleer de verbinding en druk op Opnieuw proberen."
+        ),
+        "err_start": "De opname kon niet starten: {error}",
+        "err_create": "Het bericht kon niet worden gemaakt: {error}",
+    },
+}
+
+
+def pick(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The language: an explicit `?lang=`, else the cookie, else the first known
+    language in Accept-Language, else English."""
+    for value in (query, cookie):
+        if value in CATALOGS:
+            return value
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower().split("-")[0]
+        if tag in CATALOGS:
+            return tag
+    return DEFAULT
+
+
+def strings(lang: str) -> Mapping[str, str]:
+    return CATALOGS.get(lang, CATALOGS[DEFAULT])

@@ -1,0 +1,212 @@
+"""The recorder page in a real browser (Debian's chromium, fake camera, speech as the
+microphone) against a real `relay serve` on the embedded stack."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
+
+from relay import i18n
+from tests.browser import ffprobe, is_png, launch, sign_in
+from tests.server import ROOT, add_user, serve, stack_env
+from tests.speech import make_passage
+
+ARTIFACTS = ROOT / "test-artifacts"
+SENTENCES = [
+    "Hello team, this is a quick update on the launch.",
+    "The new recorder streams every chunk while we speak.",
+    "Please listen to this before the meeting on Friday.",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    tmp = tmp_path_factory.mktemp("recorder")
+    env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
+    tokens = {name: add_user(env, f"{name}@example.org") for name in ("ann", "bob", "cid", "dee")}
+    process, base = serve(env, tmp / "serve.log")
+    try:
+        yield base, tokens
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    wav = make_passage(tmp_path_factory.mktemp("speech") / "speech.wav", SENTENCES)
+    browser = launch(playwright, wav)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def open_recorder(browser: Browser, base: str, email: str, size: tuple[int, int]) -> Page:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.grant_permissions(["microphone", "camera"], origin=base)
+    page = context.new_page()
+    sign_in(page, base, email)
+    page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
+    return page
+
+
+def record(page: Page, seconds: float, during: object = None) -> float:
+    """Press Record, wait `seconds` of recording, press Stop; returns the seconds recorded."""
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    began = time.monotonic()
+    if callable(during):
+        during()
+    page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - began)) * 1000)
+    page.click('[data-action="stop"]')
+    recorded = time.monotonic() - began
+    page.wait_for_selector("[data-share-input]", state="visible", timeout=1_000)
+    return recorded
+
+
+def ready_media(base: str, token: str, page: Page, name: str, dest: Path) -> dict:
+    """Wait until the page says ready, check the API agrees, download rendition `name`."""
+    page.wait_for_selector('[data-recorder][data-message-status="ready"]', timeout=60_000)
+    share = page.input_value("[data-share-input]")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        messages = client.get("/api/messages").json()["messages"]
+        message = next(m for m in messages if m["share_url"] == share)
+        assert message["status"] == "ready", message
+        rendition = next(r for r in message["renditions"] if r["name"] == name)
+        response = client.get(rendition["url"], follow_redirects=True)
+        assert response.status_code == 200
+    dest.write_bytes(response.content)
+    return ffprobe(dest)
+
+
+def stream_types(probe: dict) -> set[str]:
+    return {s["codec_type"] for s in probe["streams"]}
+
+
+def test_voice_recording_shares_at_once_and_becomes_ready(
+    stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "ann@example.org", (390, 844))
+    ARTIFACTS.mkdir(exist_ok=True)
+    idle = ARTIFACTS / "recorder-phone-idle.png"
+    page.screenshot(path=idle, full_page=True)
+    seconds = record(page, 8)
+    assert page.input_value("[data-share-input]").startswith(base + "/s/")
+    stopped = ARTIFACTS / "recorder-phone-stopped.png"
+    page.screenshot(path=stopped, full_page=True)
+    probe = ready_media(base, tokens["ann"], page, "audio", tmp_path / "voice.m4a")
+    assert stream_types(probe) == {"audio"}
+    assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
+    assert is_png(idle) and is_png(stopped)
+    page.context.close()
+
+
+def test_camera_recording_has_video_and_audio(
+    stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "bob@example.org", (1280, 800))
+    ARTIFACTS.mkdir(exist_ok=True)
+    idle = ARTIFACTS / "recorder-desktop-idle.png"
+    page.screenshot(path=idle, full_page=True)
+    page.check('input[name="mode"][value="camera"]')
+    seconds = record(page, 8)
+    stopped = ARTIFACTS / "recorder-desktop-stopped.png"
+    page.screenshot(path=stopped, full_page=True)
+    probe = ready_media(base, tokens["bob"], page, "video", tmp_path / "camera.mp4")
+    assert stream_types(probe) == {"video", "audio"}
+    assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
+    assert is_png(idle) and is_png(stopped)
+    page.context.close()
+
+
+def test_upload_blocked_for_seconds_loses_no_chunk(
+    stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "cid@example.org", (1280, 800))
+
+    aborted: list[str] = []
+
+    def abort(route: Route) -> None:
+        aborted.append(route.request.method)
+        route.abort()
+
+    def drop_network() -> None:
+        # wait_for_timeout, not time.sleep: the sync API runs route handlers only while
+        # it waits on the browser.
+        page.wait_for_timeout(2000)
+        page.route("**/api/uploads/**", abort)
+        page.wait_for_timeout(3000)
+        page.unroute("**/api/uploads/**")
+
+    seconds = record(page, 8, drop_network)
+    assert "PATCH" in aborted, aborted
+    probe = ready_media(base, tokens["cid"], page, "audio", tmp_path / "voice.m4a")
+    assert stream_types(probe) == {"audio"}
+    assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
+    page.context.close()
+
+
+def test_permission_denied_shows_clear_message(
+    stack: tuple[str, dict[str, str]], playwright: Playwright
+) -> None:
+    base, _ = stack
+    browser = launch(playwright, None, allow_media=False)
+    try:
+        page = browser.new_context().new_page()
+        sign_in(page, base, "dee@example.org")
+        page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
+        page.click('[data-action="start"]')
+        alert = page.wait_for_selector("[data-error]:not([hidden])", timeout=10_000)
+        assert "may not use your microphone" in alert.inner_text()
+        assert page.get_attribute("[data-recorder]", "data-state") == "idle"
+    finally:
+        browser.close()
+
+
+def test_record_page_anonymous_redirects_to_login(stack: tuple[str, dict[str, str]]) -> None:
+    base, _ = stack
+    response = httpx.get(f"{base}/record", headers={"Accept": "text/html"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Frecord"
+
+
+def test_record_page_speaks_dutch_from_header_query_and_cookie(
+    stack: tuple[str, dict[str, str]],
+) -> None:
+    base, tokens = stack
+    headers = {"Authorization": f"Bearer {tokens['ann']}"}
+    with httpx.Client(base_url=base, headers=headers) as client:
+        english = client.get("/record")
+        assert english.status_code == 200 and "Record a message" in english.text
+        assert "script-src 'self'" in english.headers["content-security-policy"]
+        assert "<script>" not in english.text and "style=" not in english.text
+        dutch = client.get("/record", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"})
+        assert "Bericht opnemen" in dutch.text
+        switched = client.get("/record?lang=nl")
+        assert "Bericht opnemen" in switched.text
+        assert client.cookies.get(i18n.LANG_COOKIE) == "nl"
+        assert "Bericht opnemen" in client.get("/record").text
+
+
+def test_language_choice_order() -> None:
+    assert i18n.pick(None, None, None) == "en"
+    assert i18n.pick(None, None, "de-DE,nl;q=0.8") == "nl"
+    assert i18n.pick(None, "nl", "en") == "nl"
+    assert i18n.pick("en", "nl", "nl") == "en"
+    assert i18n.pick("xx", None, "fr") == "en"
+    assert set(i18n.CATALOGS["en"]) == set(i18n.CATALOGS["nl"])
