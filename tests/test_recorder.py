@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwrigh
 from relay import i18n
 from tests.browser import ffprobe, is_png, launch, sign_in
 from tests.server import ROOT, add_user, serve, stack_env
-from tests.speech import make_passage
+from tests.speech import make_passage, make_speech
 
 ARTIFACTS = ROOT / "test-artifacts"
 SENTENCES = [
@@ -28,7 +28,8 @@ SENTENCES = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("recorder")
     env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
-    tokens = {name: add_user(env, f"{name}@example.org") for name in ("ann", "bob", "cid", "dee")}
+    names = ("ann", "bob", "cid", "dee", "eli", "fay")
+    tokens = {name: add_user(env, f"{name}@example.org") for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:
         yield base, tokens
@@ -158,6 +159,35 @@ def test_upload_blocked_for_seconds_loses_no_chunk(
     probe = ready_media(base, tokens["cid"], page, "audio", tmp_path / "voice.m4a")
     assert stream_types(probe) == {"audio"}
     assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
+    page.context.close()
+
+
+def test_picked_file_uploads_through_tus_and_becomes_ready(
+    stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
+) -> None:
+    base, tokens = stack
+    wav = make_speech(tmp_path / "note.wav", "A short note from a file.", silence_after=0.5)
+    page = open_recorder(browser, base, "eli@example.org", (1280, 800))
+    page.set_input_files("[data-file]", str(wav))
+    page.wait_for_selector("[data-share-input]", state="visible", timeout=5_000)
+    probe = ready_media(base, tokens["eli"], page, "audio", tmp_path / "note.m4a")
+    assert stream_types(probe) == {"audio"}
+    page.context.close()
+
+
+def test_discard_deletes_the_message(stack: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "fay@example.org", (390, 844))
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    page.click('[data-action="pause"]')
+    page.wait_for_selector('[data-recorder][data-state="paused"]', timeout=2_000)
+    page.click('[data-action="resume"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=2_000)
+    page.click('[data-action="discard"]')
+    page.wait_for_selector('[data-recorder][data-state="idle"]', timeout=5_000)
+    headers = {"Authorization": f"Bearer {tokens['fay']}"}
+    assert httpx.get(f"{base}/api/messages", headers=headers).json()["messages"] == []
     page.context.close()
 
 
