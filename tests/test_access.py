@@ -135,6 +135,7 @@ MATRIX = [
     row("POST", "/login", {"*": 403}, data={"email": "x@example.org", "password": "wrong"}),
     row("POST", "/logout", {"*": 303}),  # anonymous: redirected to /login
     row("GET", "/", {"anonymous": 303, "revoked": 303, "expired": 303, "*": 200}),
+    row("GET", "/record", {"anonymous": 303, "revoked": 303, "expired": 303, "*": 200}),
     row(
         "GET",
         "/m/{}",
