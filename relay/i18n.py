@@ -66,6 +66,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         ),
         "err_start": "The recording could not start: {error}",
         "err_create": "The message could not be created: {error}",
+        "replying_to": "Replying to:",
+        "untitled": "Untitled message",
     },
     "nl": {
         "page_title": "Bericht opnemen",
@@ -126,6 +128,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         ),
         "err_start": "De opname kon niet starten: {error}",
         "err_create": "Het bericht kon niet worden gemaakt: {error}",
+        "replying_to": "Antwoord op:",
+        "untitled": "Bericht zonder titel",
     },
 }
 

@@ -335,7 +335,20 @@ async def record_page(request: Request) -> Response:
     lang = i18n.pick(
         asked, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
     )
-    context = {**_who(who), "lang": lang, "t": i18n.strings(lang), "max_seconds": 30 * 60}
+    strings = i18n.strings(lang)
+    reply_to = request.query_params.get("reply_to")
+    parent = None
+    if reply_to is not None:
+        async with services(request).sessions.begin() as session:
+            found = await access.message_for_user(session, who.user, reply_to)
+        parent = {"id": found.id, "title": found.title or strings["untitled"]}
+    context = {
+        **_who(who),
+        "lang": lang,
+        "t": strings,
+        "max_seconds": 30 * 60,
+        "parent": parent,
+    }
     response = _render(request, "record.html", context)
     if asked in i18n.CATALOGS:
         response.set_cookie(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ SENTENCES = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("recorder")
     env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
-    names = ("ann", "bob", "cid", "dee", "eli", "fay")
+    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy")
     tokens = {name: add_user(env, f"{name}@example.org") for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:
@@ -53,11 +54,13 @@ def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) ->
         browser.close()
 
 
-def open_recorder(browser: Browser, base: str, email: str, size: tuple[int, int]) -> Page:
+def open_recorder(
+    browser: Browser, base: str, email: str, size: tuple[int, int], path: str = "/record"
+) -> Page:
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     context.grant_permissions(["microphone", "camera"], origin=base)
     page = context.new_page()
-    sign_in(page, base, email)
+    sign_in(page, base, email, quote(path, safe=""))
     page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
     return page
 
@@ -240,3 +243,108 @@ def test_language_choice_order() -> None:
     assert i18n.pick("en", "nl", "nl") == "en"
     assert i18n.pick("xx", None, "fr") == "en"
     assert set(i18n.CATALOGS["en"]) == set(i18n.CATALOGS["nl"])
+
+
+def recorded_message(base: str, token: str, page: Page) -> dict:
+    """The message the page recorded, once the page says it is ready."""
+    page.wait_for_selector('[data-recorder][data-message-status="ready"]', timeout=60_000)
+    share = page.input_value("[data-share-input]")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        listed = client.get("/api/messages").json()["messages"]
+        found = next(m for m in listed if m["share_url"] == share)
+        message = client.get(f"/api/messages/{found['id']}").json()
+    assert message["status"] == "ready", message
+    return message
+
+
+def test_reply_recorded_from_the_message_page_joins_the_thread(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    headers = {"Authorization": f"Bearer {tokens['gil']}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        root = client.post("/api/messages", json={"kind": "text", "body": "Kick-off"}).json()
+        parent = client.post(
+            "/api/messages",
+            json={"kind": "text", "title": "Launch plan", "body": "Dates", "parent_id": root["id"]},
+        ).json()
+        assert parent["thread_id"] == root["thread_id"] != parent["id"]
+        page_html = client.get(f"/m/{parent['id']}").text
+        assert f'href="/record?reply_to={parent["id"]}"' in page_html
+        assert "Reply with a recording" in page_html
+        dutch = client.get(f"/record?reply_to={parent['id']}&lang=nl").text
+        assert "Antwoord op:" in dutch and "Launch plan" in dutch
+        assert (
+            client.get("/record?reply_to=nope", headers={"Accept": "text/html"}).status_code == 404
+        )
+    other = {"Authorization": f"Bearer {tokens['hal']}", "Accept": "text/html"}
+    foreign = httpx.get(f"{base}/record?reply_to={parent['id']}", headers=other)
+    assert foreign.status_code == 404 and "Launch plan" not in foreign.text
+
+    page = open_recorder(
+        browser, base, "gil@example.org", (1280, 800), f"/record?reply_to={parent['id']}&lang=en"
+    )
+    assert page.inner_text("[data-reply-to]") == "Replying to: Launch plan"
+    page.click("[data-reply-to] a")
+    page.wait_for_url(f"{base}/m/{parent['id']}")
+    page.click("[data-reply-link]")
+    page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
+    assert "Launch plan" in page.inner_text("[data-reply-to]")
+    seconds = record(page, 3)
+    reply = recorded_message(base, tokens["gil"], page)
+    assert reply["parent_id"] == parent["id"]
+    assert reply["thread_id"] == parent["thread_id"]
+    assert abs(reply["duration"] - seconds) <= 1, (reply["duration"], seconds)
+    page.context.close()
+
+
+def test_retry_button_finishes_an_upload_after_the_retries_gave_up(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "hal@example.org", (1280, 800))
+    aborted: list[str] = []
+
+    def abort(route: Route) -> None:
+        aborted.append(route.request.method)
+        route.abort()
+
+    page.route("**/api/uploads/**", abort)
+    seconds = record(page, 3)
+    began = time.monotonic()
+    # The recorder retries 1, 2, 4 and 8 s apart, then offers Retry: about 15 s.
+    page.wait_for_selector('[data-action="retry"]:visible', timeout=40_000)
+    gave_up = time.monotonic() - began
+    alert = page.inner_text("[data-error]")
+    assert "press Retry" in alert, alert
+    assert "PATCH" in aborted and "HEAD" in aborted, aborted
+    page.unroute("**/api/uploads/**")
+    page.click('[data-action="retry"]')
+    reply = recorded_message(base, tokens["hal"], page)
+    assert page.is_hidden("[data-error]") and page.is_hidden('[data-action="retry"]')
+    assert abs(reply["duration"] - seconds) <= 1, (reply["duration"], seconds, gave_up)
+    page.context.close()
+
+
+def test_recorder_stops_by_itself_at_the_maximum_length(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "ivy@example.org", (390, 844))
+    assert page.get_attribute("[data-recorder]", "data-max-seconds") == "1800"
+    assert page.inner_text("[data-max]") == "30:00"
+    page.evaluate("document.querySelector('[data-recorder]').dataset.maxSeconds = '3'")
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    began = time.monotonic()
+    assert page.inner_text("[data-max]") == "0:03"
+    page.wait_for_selector('[data-recorder][data-state="stopped"]', timeout=10_000)
+    stopped_after = time.monotonic() - began
+    assert 2.5 <= stopped_after <= 5, stopped_after
+    assert page.is_visible("[data-share-input]")
+    reply = recorded_message(base, tokens["ivy"], page)
+    assert page.is_visible("[data-open-link]")
+    assert "maximum length" not in page.inner_text("[data-error]")
+    assert abs(reply["duration"] - 3) <= 1, reply["duration"]
+    page.context.close()

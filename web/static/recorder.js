@@ -16,7 +16,9 @@ const STORE = { mic: "relay.recorder.mic", cam: "relay.recorder.cam", mode: "rel
 const root = document.querySelector("[data-recorder]");
 const T = JSON.parse(root.dataset.strings);
 const csrf = root.dataset.csrf;
-const maxSeconds = Number.parseInt(root.dataset.maxSeconds || "1800", 10);
+const parentId = root.dataset.parentId || null; // a reply goes into that message's thread
+// Upload retries: 1, 2, 4 and 8 s apart, so a lost connection shows Retry within ~15 s.
+const UPLOAD_RETRY = { retries: 4, delayMs: 1000 };
 const $ = (name) => root.querySelector(`[data-${name}]`);
 const el = {
   error: $("error"),
@@ -119,6 +121,12 @@ async function api(path, { method = "GET", json } = {}) {
   return response.status === 204 || response.status === 404 ? null : response.json();
 }
 
+function newMessage(kind) {
+  const body = { kind, title: el.title.value.trim() };
+  if (parentId) body.parent_id = parentId;
+  return body;
+}
+
 function mode() {
   return root.querySelector('input[name="mode"]:checked')?.value || "audio";
 }
@@ -215,7 +223,14 @@ function stopMeter() {
 
 // -- timer ------------------------------------------------------------------------------------
 
+function maxSeconds() {
+  const value = Number.parseInt(root.dataset.maxSeconds || "", 10);
+  return Number.isFinite(value) && value > 0 ? value : 1800;
+}
+
 function startTimer() {
+  const limit = maxSeconds();
+  el.max.textContent = clock(limit);
   let elapsed = 0;
   let since = performance.now();
   const update = () => {
@@ -223,7 +238,7 @@ function startTimer() {
     if (state === "recording") elapsed += (now - since) / 1000;
     since = now;
     el.elapsed.textContent = clock(elapsed);
-    if (elapsed >= maxSeconds && state === "recording") {
+    if (elapsed >= limit && state === "recording") {
       setStatus(T.max_reached);
       stop(T.max_reached);
     }
@@ -305,7 +320,7 @@ async function start() {
   const kind = which === "audio" ? "audio" : "video";
   let message;
   try {
-    message = await api("/api/messages", { method: "POST", json: { kind, title: el.title.value.trim() } });
+    message = await api("/api/messages", { method: "POST", json: newMessage(kind) });
   } catch (error) {
     for (const track of stream.getTracks()) track.stop();
     showError(say(T.err_create, { error: error.message }));
@@ -326,6 +341,7 @@ async function start() {
   const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
   const tus = new TusStream(message.upload_url, {
     csrf,
+    ...UPLOAD_RETRY,
     onProgress: ({ sent, total }) => {
       if (state === "stopped" && session?.tus === tus) {
         setStatus(say(T.uploading, { percent: progress(sent, total) }));
@@ -474,7 +490,7 @@ async function sendFile(file) {
   const kind = file.type.startsWith("video/") ? "video" : "audio";
   let message;
   try {
-    message = await api("/api/messages", { method: "POST", json: { kind, title: el.title.value.trim() } });
+    message = await api("/api/messages", { method: "POST", json: newMessage(kind) });
     // The message comes with a streaming upload; a file has a known length, so use a new one.
     await fetch(message.upload_url, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf } });
   } catch (error) {
@@ -509,7 +525,7 @@ function supported() {
 }
 
 function init() {
-  el.max.textContent = clock(maxSeconds);
+  el.max.textContent = clock(maxSeconds());
   const screen = root.querySelector('input[name="mode"][value="screen"]');
   if (!navigator.mediaDevices?.getDisplayMedia) screen.closest("label").hidden = true;
   const saved = localStorage.getItem(STORE.mode);
