@@ -21,6 +21,7 @@ from relay import (
     media,
     migrate,
     openapi,
+    page_render,
     pages,
     tus,
     uploads,
@@ -68,8 +69,8 @@ def routes() -> list[Route | Mount]:
 
 async def _relay_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RelayError)
-    if pages.wants_html(request):
-        return pages.error_page(request, exc)
+    if page_render.wants_html(request):
+        return page_render.error_page(request, exc)
     body = {"error": exc.code, "detail": exc.detail}
     headers = exc.headers
     if request.url.path.startswith("/api/uploads"):

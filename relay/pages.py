@@ -2,194 +2,41 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
 from relay import access, api_messages, auth, i18n
 from relay.db import utcnow
 from relay.errors import Forbidden, RelayError
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
 from relay.models import Message, ShareLink, User
-from relay.settings import Settings
+from relay.page_render import here, page, protect, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
 LIST_LIMIT = 200
 MAX_FIELD = 1024
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def duration_text(seconds: float | None) -> str:
-    """Seconds as m:ss or h:mm:ss; empty when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
-
-
-def time_text(value: datetime | str | None) -> str:
-    """A UTC timestamp to the minute, from a datetime or an ISO string."""
-    if value is None:
-        return ""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
-    )
-    env.filters["duration"] = duration_text
-    env.filters["when"] = time_text
-    return env
-
-
-# Stateless configuration: templates are read from disk on first use and cached.
-TEMPLATES = Jinja2Templates(env=_environment())
 
 
 def routes() -> list[Route]:
     return [
-        Route("/", _page(home), methods=["GET"]),
-        Route("/login", _page(login_form), methods=["GET"]),
-        Route("/login", _page(login), methods=["POST"]),
-        Route("/logout", _page(logout), methods=["POST"]),
-        Route("/m/{id}", _page(message_page), methods=["GET"]),
-        Route("/record", _page(record_page), methods=["GET"]),
-        Route("/s/{token}", _page(share_page), methods=["GET"]),
+        Route("/", page(home), methods=["GET"]),
+        Route("/login", page(login_form), methods=["GET"]),
+        Route("/login", page(login), methods=["POST"]),
+        Route("/logout", page(logout), methods=["POST"]),
+        Route("/m/{id}", page(message_page), methods=["GET"]),
+        Route("/record", page(record_page), methods=["GET"]),
+        Route("/s/{token}", page(share_page), methods=["GET"]),
         Route("/s/{token}/status", share_status, methods=["GET"]),
     ]
-
-
-# -- security headers -------------------------------------------------------------------
-
-
-def media_origins(settings: Settings) -> list[str]:
-    """Origins that media may come from besides our own: S3 answers with presigned URLs."""
-    if settings.storage != "s3":
-        return []
-    s3 = settings.s3
-    endpoint = s3.public_endpoint_url or s3.endpoint_url
-    if not endpoint:
-        hosts = ["s3.amazonaws.com", f"s3.{s3.region}.amazonaws.com"]
-        if s3.addressing == "virtual":
-            hosts = [f"{s3.bucket}.{host}" for host in hosts]
-        return [f"https://{host}" for host in hosts]
-    parts = urlsplit(endpoint)
-    netloc = parts.netloc.lower()
-    if s3.addressing == "virtual":
-        netloc = f"{s3.bucket}.{netloc}"
-    return [f"{parts.scheme}://{netloc}"]
-
-
-def content_security_policy(settings: Settings) -> str:
-    media = " ".join(["'self'", *media_origins(settings)])
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"img-src {media}",
-            f"media-src {media}",
-            "script-src 'self'",
-            "style-src 'self'",
-            "object-src 'none'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-        ]
-    )
-
-
-def _is_share(request: Request) -> bool:
-    return request.url.path.startswith("/s/")
-
-
-def _protect(request: Request, response: Response) -> Response:
-    share = _is_share(request)
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        services(request).settings
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
-    response.headers["Cache-Control"] = "no-store"
-    if share:
-        response.headers["X-Robots-Tag"] = "noindex"
-    return response
-
-
-def _render(
-    request: Request,
-    name: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    context = {"share": _is_share(request), "user": None, "csrf": "", **context}
-    response = TEMPLATES.TemplateResponse(
-        request, name, context, status_code=status, headers=headers
-    )
-    return _protect(request, response)
-
-
-def _redirect(request: Request, location: str) -> Response:
-    return _protect(request, RedirectResponse(location, status_code=303))
-
-
-# -- errors ----------------------------------------------------------------------------
-
-
-def wants_html(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith(("/api/", "/media/")):
-        return False
-    parts = path.split("/")
-    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status", "transcript"):
-        return False
-    return "text/html" in request.headers.get("accept", "")
-
-
-def error_page(request: Request, exc: RelayError) -> Response:
-    if exc.status == 401:
-        if request.method in ("GET", "HEAD"):
-            return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
-        return _redirect(request, "/login")
-    context = {"status": exc.status, "detail": exc.detail}
-    return _render(request, "error.html", context, status=exc.status, headers=exc.headers)
-
-
-def _page(handler: Handler) -> Handler:
-    """Pages answer errors with an HTML page whatever the Accept header says."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except RelayError as exc:
-            return error_page(request, exc)
-
-    return wrapper
-
-
-def _here(request: Request) -> str:
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
 
 
 # -- sign-in ---------------------------------------------------------------------------
@@ -225,7 +72,7 @@ def _login(
     request: Request, *, csrf: str, next_path: str, email: str = "", error: bool = False
 ) -> Response:
     context = {"login_csrf": csrf, "next": next_path, "email": email, "error": error}
-    return _render(request, "login.html", context, status=400 if error else 200)
+    return render(request, "login.html", context, status=400 if error else 200)
 
 
 async def login_form(request: Request) -> Response:
@@ -260,7 +107,7 @@ async def login(request: Request) -> Response:
     if user is None:
         # One message for both cases: never tell which of the two was wrong.
         return _login(request, csrf=cookie, next_path=next_path, email=email, error=True)
-    response = _redirect(request, next_path)
+    response = redirect(request, next_path)
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -280,7 +127,7 @@ async def logout(request: Request) -> Response:
     if cookie := request.cookies.get(SESSION_COOKIE):
         async with services(request).sessions.begin() as session:
             await auth.end_session(session, cookie)
-    response = _redirect(request, "/login")
+    response = redirect(request, "/login")
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=is_https(request), httponly=True, samesite="lax"
     )
@@ -293,7 +140,7 @@ async def logout(request: Request) -> Response:
 async def home(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return _redirect(request, "/login")
+        return redirect(request, "/login")
     async with services(request).sessions.begin() as session:
         messages = list(
             await session.scalars(
@@ -308,13 +155,13 @@ async def home(request: Request) -> Response:
         {"message": m, "share_url": _share_url(request, tokens[m.id]) if m.id in tokens else None}
         for m in messages
     ]
-    return _render(request, "home.html", {**_who(who), "items": items})
+    return render(request, "home.html", {**_who(who), "items": items})
 
 
 async def message_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
+        return redirect(request, "/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         renditions = await api_messages.load_renditions(session, message.id)
@@ -324,13 +171,13 @@ async def message_page(request: Request) -> Response:
         message, renditions=renditions, media_base=f"/media/{message.id}", share_url=share_url
     )
     context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
-    return _render(request, "message.html", context)
+    return render(request, "message.html", context)
 
 
 async def record_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return _redirect(request, "/login?next=" + quote(_here(request), safe=""))
+        return redirect(request, "/login?next=" + quote(here(request), safe=""))
     asked = request.query_params.get("lang")
     lang = i18n.pick(
         asked, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
@@ -349,7 +196,7 @@ async def record_page(request: Request) -> Response:
         "max_seconds": 30 * 60,
         "parent": parent,
     }
-    response = _render(request, "record.html", context)
+    response = render(request, "record.html", context)
     if asked in i18n.CATALOGS:
         response.set_cookie(
             i18n.LANG_COOKIE,
@@ -373,7 +220,7 @@ async def share_page(request: Request) -> Response:
         "author": author.display_name if author else "",
         **_player(data, f"/s/{token}/status"),
     }
-    return _render(request, "share.html", context)
+    return render(request, "share.html", context)
 
 
 async def share_status(request: Request) -> Response:
@@ -386,8 +233,8 @@ async def share_status(request: Request) -> Response:
     except RelayError as exc:
         body = {"error": exc.code, "detail": exc.detail}
         response = JSONResponse(body, status_code=exc.status, headers=exc.headers)
-        return _protect(request, response)
-    return _protect(request, JSONResponse(_link_json(request, token, message, renditions)))
+        return protect(request, response)
+    return protect(request, JSONResponse(_link_json(request, token, message, renditions)))
 
 
 def _link_json(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 from sqlalchemy import update
 
-from relay import pages
+from relay import page_render
 from relay.models import Message
 from relay.settings import Settings
 from tests.conftest import Person, World
@@ -73,7 +73,7 @@ def assert_page_headers(response: httpx.Response, settings: Settings, *, share: 
     assert csp["frame-ancestors"] == "'none'"
     assert csp["base-uri"] == "'none'"
     assert csp["form-action"] == "'self'"
-    allowed = {"'self'", *pages.media_origins(settings)}
+    allowed = {"'self'", *page_render.media_origins(settings)}
     for directive in ("img-src", "media-src"):
         assert set(csp[directive].split()) <= allowed
     if share:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from starlette.requests import Request
 
-from relay import pages
+from relay import page_render, pages
 from relay.db import utcnow
 from relay.models import MessageStatus
 from relay.settings import S3Settings, Settings
@@ -36,22 +36,22 @@ def test_safe_next_keeps_only_local_paths(given: str | None, expected: str) -> N
 
 
 def test_duration_text_formats_minutes_and_hours() -> None:
-    assert pages.duration_text(None) == ""
-    assert pages.duration_text(4.4) == "0:04"
-    assert pages.duration_text(65) == "1:05"
-    assert pages.duration_text(3723) == "1:02:03"
+    assert page_render.duration_text(None) == ""
+    assert page_render.duration_text(4.4) == "0:04"
+    assert page_render.duration_text(65) == "1:05"
+    assert page_render.duration_text(3723) == "1:02:03"
 
 
 def test_media_origins_local_store_is_only_self() -> None:
-    assert pages.media_origins(Settings()) == []
-    assert "media-src 'self';" in pages.content_security_policy(Settings())
+    assert page_render.media_origins(Settings()) == []
+    assert "media-src 'self';" in page_render.content_security_policy(Settings())
 
 
 def test_media_origins_s3_prefers_public_endpoint() -> None:
     s3 = S3Settings(endpoint_url="http://swift:8080", public_endpoint_url="https://Media.Example")
-    assert pages.media_origins(Settings(storage="s3", s3=s3)) == ["https://media.example"]
+    assert page_render.media_origins(Settings(storage="s3", s3=s3)) == ["https://media.example"]
     virtual = S3Settings(endpoint_url="https://s3.example", bucket="b", addressing="virtual")
-    assert pages.media_origins(Settings(storage="s3", s3=virtual)) == ["https://b.s3.example"]
+    assert page_render.media_origins(Settings(storage="s3", s3=virtual)) == ["https://b.s3.example"]
 
 
 def _request(path: str, accept: str) -> Request:
@@ -72,8 +72,8 @@ def _request(path: str, accept: str) -> Request:
     ],
 )
 def test_wants_html_by_path(path: str, expected: bool) -> None:
-    assert pages.wants_html(_request(path, "text/html")) is expected
-    assert pages.wants_html(_request(path, "application/json")) is False
+    assert page_render.wants_html(_request(path, "text/html")) is expected
+    assert page_render.wants_html(_request(path, "application/json")) is False
 
 
 # -- the list and one message ----------------------------------------------------------

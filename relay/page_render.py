@@ -1,0 +1,168 @@
+"""Rendering pages: templates, security headers (CSP, referrer, robots) and error pages."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from relay.errors import RelayError
+from relay.http import services
+from relay.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def time_text(value: datetime | str | None) -> str:
+    """A UTC timestamp to the minute, from a datetime or an ISO string."""
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["duration"] = duration_text
+    env.filters["when"] = time_text
+    return env
+
+
+# Stateless configuration: templates are read from disk on first use and cached.
+TEMPLATES = Jinja2Templates(env=_environment())
+
+
+# -- security headers -------------------------------------------------------------------
+
+
+def media_origins(settings: Settings) -> list[str]:
+    """Origins that media may come from besides our own: S3 answers with presigned URLs."""
+    if settings.storage != "s3":
+        return []
+    s3 = settings.s3
+    endpoint = s3.public_endpoint_url or s3.endpoint_url
+    if not endpoint:
+        hosts = ["s3.amazonaws.com", f"s3.{s3.region}.amazonaws.com"]
+        if s3.addressing == "virtual":
+            hosts = [f"{s3.bucket}.{host}" for host in hosts]
+        return [f"https://{host}" for host in hosts]
+    parts = urlsplit(endpoint)
+    netloc = parts.netloc.lower()
+    if s3.addressing == "virtual":
+        netloc = f"{s3.bucket}.{netloc}"
+    return [f"{parts.scheme}://{netloc}"]
+
+
+def content_security_policy(settings: Settings) -> str:
+    media = " ".join(["'self'", *media_origins(settings)])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src {media}",
+            f"media-src {media}",
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def is_share(request: Request) -> bool:
+    return request.url.path.startswith("/s/")
+
+
+def protect(request: Request, response: Response) -> Response:
+    share = is_share(request)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        services(request).settings
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    if share:
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    context = {"share": is_share(request), "user": None, "csrf": "", **context}
+    response = TEMPLATES.TemplateResponse(
+        request, name, context, status_code=status, headers=headers
+    )
+    return protect(request, response)
+
+
+def redirect(request: Request, location: str) -> Response:
+    return protect(request, RedirectResponse(location, status_code=303))
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/media/")):
+        return False
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status", "transcript"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, exc: RelayError) -> Response:
+    if exc.status == 401:
+        if request.method in ("GET", "HEAD"):
+            return redirect(request, "/login?next=" + quote(here(request), safe=""))
+        return redirect(request, "/login")
+    context = {"status": exc.status, "detail": exc.detail}
+    return render(request, "error.html", context, status=exc.status, headers=exc.headers)
+
+
+def page(handler: Handler) -> Handler:
+    """Pages answer errors with an HTML page whatever the Accept header says."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except RelayError as exc:
+            return error_page(request, exc)
+
+    return wrapper
+
+
+def here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
