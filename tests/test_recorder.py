@@ -29,7 +29,7 @@ SENTENCES = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("recorder")
     env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
-    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy")
+    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy", "jo", "kim")
     tokens = {name: add_user(env, f"{name}@example.org") for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:
@@ -347,4 +347,35 @@ def test_recorder_stops_by_itself_at_the_maximum_length(
     assert page.is_visible("[data-open-link]")
     assert "maximum length" not in page.inner_text("[data-error]")
     assert abs(reply["duration"] - 3) <= 1, reply["duration"]
+    page.context.close()
+
+
+# Headless Chromium needs no extra flag for getDisplayMedia: with the flags `launch` already
+# passes (--use-fake-ui-for-media-stream, --use-fake-device-for-media-stream) it resolves at
+# once, without a picker, with a fake 1280x720 screen ("screen:-3:0").
+@pytest.mark.parametrize(
+    ("mode", "email", "user"),
+    [("screen", "jo@example.org", "jo"), ("screen-camera", "kim@example.org", "kim")],
+)
+def test_screen_recording_has_video_and_audio(
+    stack: tuple[str, dict[str, str]],
+    browser: Browser,
+    tmp_path: Path,
+    mode: str,
+    email: str,
+    user: str,
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, email, (1280, 800))
+    option = page.locator(f'input[name="mode"][value="{mode}"]')
+    assert option.is_visible()
+    option.check()
+    assert page.is_visible("[data-camera-field]") == (mode == "screen-camera")
+    seconds = record(page, 4)
+    probe = ready_media(base, tokens[user], page, "video", tmp_path / f"{mode}.mp4")
+    assert stream_types(probe) == {"video", "audio"}
+    duration = float(probe["format"]["duration"])
+    assert abs(duration - 4) <= 1 and abs(duration - seconds) <= 1, (probe["format"], seconds)
+    video = next(s for s in probe["streams"] if s["codec_type"] == "video")
+    assert video["width"] >= 640 and video["height"] >= 360, video
     page.context.close()

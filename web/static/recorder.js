@@ -145,20 +145,143 @@ function constraint(select, key) {
   return id ? { deviceId: { exact: id } } : true;
 }
 
+function stopTracks(tracks) {
+  for (const track of tracks) track.stop();
+}
+
+// What a recording takes in: `stream` goes to MediaRecorder, `screen` is the shared screen's
+// track (its "ended" means the person stopped sharing), stop() ends every track and the
+// compositor.
 async function acquire(which) {
   const audio = constraint(el.mic, STORE.mic);
-  if (which === "screen") {
+  if (which === "screen" || which === "screen-camera") {
     const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const [screenTrack] = screen.getVideoTracks();
+    let media;
     try {
-      const mic = await navigator.mediaDevices.getUserMedia({ audio });
-      return new MediaStream([...screen.getVideoTracks(), ...mic.getAudioTracks()]);
+      const video = which === "screen-camera" ? constraint(el.cam, STORE.cam) : false;
+      media = await navigator.mediaDevices.getUserMedia({ audio, video });
     } catch (error) {
-      for (const track of screen.getTracks()) track.stop();
+      stopTracks(screen.getTracks());
       throw error;
     }
+    const sources = [...screen.getTracks(), ...media.getTracks()];
+    if (which === "screen") {
+      const stream = new MediaStream([screenTrack, ...media.getAudioTracks()]);
+      return { stream, screen: screenTrack, stop: () => stopTracks(sources) };
+    }
+    const mixer = composite(screenTrack, media.getVideoTracks()[0]);
+    const stream = new MediaStream([mixer.track, ...media.getAudioTracks()]);
+    return { stream, screen: screenTrack, stop: () => (mixer.stop(), stopTracks(sources)) };
   }
   const video = which === "camera" ? constraint(el.cam, STORE.cam) : false;
-  return navigator.mediaDevices.getUserMedia({ audio, video });
+  const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+  return { stream, screen: null, stop: () => stopTracks(stream.getTracks()) };
+}
+
+function canComposite() {
+  return Boolean(
+    navigator.mediaDevices?.getDisplayMedia &&
+      window.MediaRecorder &&
+      window.HTMLCanvasElement &&
+      HTMLCanvasElement.prototype.captureStream,
+  );
+}
+
+function videoOf(track) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = new MediaStream([track]);
+  video.play().catch(() => {});
+  return video;
+}
+
+// The screen on a canvas with the camera as a round, mirrored bubble in the bottom right
+// corner (a fifth of the width). Drawn every animation frame; a hidden tab gets no animation
+// frames, so while document.hidden a 30 fps timer draws instead.
+function composite(screenTrack, cameraTrack) {
+  const screen = videoOf(screenTrack);
+  const camera = cameraTrack ? videoOf(cameraTrack) : null;
+  const settings = screenTrack.getSettings?.() || {};
+  const canvas = document.createElement("canvas");
+  // The size is fixed when recording starts: the recorded video keeps one resolution.
+  canvas.width = 2 * Math.round((settings.width || 1280) / 2);
+  canvas.height = 2 * Math.round((settings.height || 720) / 2);
+  const draw = canvas.getContext("2d");
+  const paint = () => {
+    const { width, height } = canvas;
+    draw.fillStyle = "#000";
+    draw.fillRect(0, 0, width, height);
+    if (screen.videoWidth) {
+      const scale = Math.min(width / screen.videoWidth, height / screen.videoHeight);
+      const w = screen.videoWidth * scale;
+      const h = screen.videoHeight * scale;
+      draw.drawImage(screen, (width - w) / 2, (height - h) / 2, w, h);
+    }
+    if (camera?.videoWidth) {
+      const size = Math.round(width * 0.2);
+      const margin = Math.round(size * 0.12);
+      const x = width - size - margin;
+      const y = height - size - margin;
+      const side = Math.min(camera.videoWidth, camera.videoHeight);
+      const sx = (camera.videoWidth - side) / 2;
+      const sy = (camera.videoHeight - side) / 2;
+      draw.save();
+      draw.beginPath();
+      draw.arc(x + size / 2, y + size / 2, size / 2, 0, 2 * Math.PI);
+      draw.clip();
+      draw.translate(x + size, y);
+      draw.scale(-1, 1); // mirrored, like the camera preview
+      draw.drawImage(camera, sx, sy, side, side, 0, 0, size, size);
+      draw.restore();
+      draw.lineWidth = Math.max(2, size / 40);
+      draw.strokeStyle = "#fff";
+      draw.beginPath();
+      draw.arc(x + size / 2, y + size / 2, size / 2, 0, 2 * Math.PI);
+      draw.stroke();
+    }
+  };
+  let frame = 0;
+  let interval = 0;
+  // Paint at most 30 times a second, so captureStream(30) gets evenly spaced frames (a
+  // 60 Hz display would otherwise give a mix of 17 and 33 ms steps).
+  let painted = -Infinity;
+  const onFrame = (now) => {
+    frame = 0;
+    if (now - painted >= 1000 / 30 - 4) {
+      painted = now;
+      paint();
+    }
+    if (!document.hidden) frame = requestAnimationFrame(onFrame);
+  };
+  const schedule = () => {
+    if (document.hidden) {
+      cancelAnimationFrame(frame);
+      frame = 0;
+      if (!interval) interval = setInterval(paint, 1000 / 30);
+    } else {
+      clearInterval(interval);
+      interval = 0;
+      if (!frame) frame = requestAnimationFrame(onFrame);
+    }
+  };
+  document.addEventListener("visibilitychange", schedule);
+  paint();
+  schedule();
+  const [track] = canvas.captureStream(30).getVideoTracks();
+  return {
+    track,
+    stop() {
+      document.removeEventListener("visibilitychange", schedule);
+      cancelAnimationFrame(frame);
+      clearInterval(interval);
+      track.stop();
+      for (const video of [screen, camera]) {
+        if (video) video.srcObject = null;
+      }
+    },
+  };
 }
 
 async function listDevices() {
@@ -307,22 +430,23 @@ async function start() {
   setState("preparing");
   setStatus(T.preparing);
   const which = mode();
-  let stream;
+  let capture;
   try {
-    stream = await acquire(which);
+    capture = await acquire(which);
   } catch (error) {
     showError(errorText(error));
     setState("idle");
     setStatus(T.idle);
     return;
   }
+  const { stream } = capture;
   listDevices().catch(() => {});
   const kind = which === "audio" ? "audio" : "video";
   let message;
   try {
     message = await api("/api/messages", { method: "POST", json: newMessage(kind) });
   } catch (error) {
-    for (const track of stream.getTracks()) track.stop();
+    capture.stop();
     showError(say(T.err_create, { error: error.message }));
     setState("idle");
     setStatus(T.idle);
@@ -337,6 +461,18 @@ async function start() {
   startMeter(stream);
   showShare(message);
   if (el.countdown.checked) await countdown();
+  if (capture.screen?.readyState === "ended") {
+    // Sharing stopped during the countdown: nothing to record.
+    capture.stop();
+    stopMeter();
+    el.preview.srcObject = null;
+    el.preview.hidden = true;
+    await api(`/api/messages/${message.id}`, { method: "DELETE" }).catch(() => {});
+    el.share.hidden = true;
+    setState("idle");
+    setStatus(T.idle);
+    return;
+  }
   const mimeType = pickType(kind);
   const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
   const tus = new TusStream(message.upload_url, {
@@ -348,7 +484,7 @@ async function start() {
       }
     },
   });
-  const current = { message, stream, recorder, tus, total: 0, discarded: false, which };
+  const current = { message, stream, capture, recorder, tus, total: 0, discarded: false, which };
   session = current;
   recorder.addEventListener("dataavailable", (event) => {
     if (current.discarded || !event.data.size) return;
@@ -356,9 +492,8 @@ async function start() {
     tus.append(event.data);
   });
   current.stopped = new Promise((resolve) => recorder.addEventListener("stop", resolve, { once: true }));
-  for (const track of stream.getVideoTracks()) {
-    track.addEventListener("ended", () => state === "recording" && stop()); // screen share ended
-  }
+  // The person stopped sharing from the browser's own bar: that is Stop.
+  capture.screen?.addEventListener("ended", () => session === current && stop());
   root.dataset.mimeType = recorder.mimeType || mimeType;
   recorder.start(TIMESLICE_MS);
   setState("recording");
@@ -367,7 +502,7 @@ async function start() {
 }
 
 function release(current) {
-  for (const track of current.stream.getTracks()) track.stop();
+  current.capture?.stop();
   stopMeter();
   stopTimer();
   el.preview.srcObject = null;
@@ -398,13 +533,13 @@ async function finishUpload(current) {
   }
   if (current.discarded) return;
   clearError();
-  progress(1, 1);
+  if (!current.file) progress(1, 1);
   await follow(current);
 }
 
 async function retryUpload() {
   const current = session;
-  if (!current) return;
+  if (!current?.tus) return;
   clearError();
   buttons.retry.hidden = true;
   try {
@@ -461,7 +596,7 @@ async function discard() {
   if (!current) return;
   current.discarded = true;
   session = null;
-  if (current.recorder.state !== "inactive") current.recorder.stop();
+  if (current.recorder && current.recorder.state !== "inactive") current.recorder.stop();
   release(current);
   el.share.hidden = true;
   el.progress.hidden = true;
@@ -498,7 +633,7 @@ async function sendFile(file) {
     return;
   }
   showShare(message);
-  const current = { message, discarded: false, file: true };
+  const current = { message, discarded: false, file: true, total: file.size };
   session = current;
   setState("stopped");
   show("discard");
@@ -509,10 +644,16 @@ async function sendFile(file) {
     status.textContent = say(T.file_progress, { name: file.name, percent });
   };
   try {
-    const { stream } = await uploadFile(file, { csrf, metadata: { message: message.id }, onProgress });
+    const metadata = { message: message.id };
+    const { stream } = await uploadFile(file, { csrf, metadata, onProgress, ...UPLOAD_RETRY });
     current.tus = stream;
-  } catch {
+  } catch (error) {
+    if (current.discarded) return;
     showError(T.err_upload);
+    if (error?.stream) {
+      current.tus = error.stream; // the upload exists: Retry resumes it
+      buttons.retry.hidden = false;
+    }
     return;
   }
   await follow(current);
@@ -528,11 +669,13 @@ function init() {
   el.max.textContent = clock(maxSeconds());
   const screen = root.querySelector('input[name="mode"][value="screen"]');
   if (!navigator.mediaDevices?.getDisplayMedia) screen.closest("label").hidden = true;
+  const screenCamera = root.querySelector('input[name="mode"][value="screen-camera"]');
+  if (!canComposite()) screenCamera.closest("label").hidden = true;
   const saved = localStorage.getItem(STORE.mode);
   const radio = saved && root.querySelector(`input[name="mode"][value="${saved}"]`);
   if (radio && !radio.closest("label").hidden) radio.checked = true;
   const syncMode = () => {
-    el.camField.hidden = mode() !== "camera";
+    el.camField.hidden = mode() !== "camera" && mode() !== "screen-camera";
     localStorage.setItem(STORE.mode, mode());
   };
   for (const input of root.querySelectorAll('input[name="mode"]')) input.addEventListener("change", syncMode);

@@ -210,7 +210,12 @@ export class TusStream {
 }
 
 // A file the user picked: create an upload of known length, then PATCH it in pieces.
-export async function uploadFile(file, { csrf = "", metadata = {}, onProgress, endpoint = "/api/uploads/" } = {}) {
+// retries and delayMs are passed to the TusStream. If the PATCHes give up, the error
+// carries `stream` and `url`, so the caller can offer a Retry (stream.retry(), then finish).
+export async function uploadFile(
+  file,
+  { csrf = "", metadata = {}, onProgress, endpoint = "/api/uploads/", retries, delayMs } = {},
+) {
   const headers = {
     "Tus-Resumable": TUS_VERSION,
     "Upload-Length": String(file.size),
@@ -222,8 +227,14 @@ export async function uploadFile(file, { csrf = "", metadata = {}, onProgress, e
     throw new TusError(await detailOf(created), created.status);
   }
   const url = new URL(created.headers.get("Location"), location.href).href;
-  const stream = new TusStream(url, { csrf, onProgress });
+  const stream = new TusStream(url, { csrf, onProgress, retries, delayMs });
   stream.append(file);
-  await stream.finish(file.size);
+  try {
+    await stream.finish(file.size);
+  } catch (error) {
+    error.stream = stream;
+    error.url = url;
+    throw error;
+  }
   return { url, stream };
 }
