@@ -307,3 +307,26 @@ def test_check_limits_long_duration_in_hours() -> None:
     with pytest.raises(MediaRejected) as caught:
         check_limits(_info(duration=2 * 3600 + 5), max_duration=1800)
     assert caught.value.reason == "The recording is 2:00:05 long; the longest supported is 30:00."
+
+
+def test_recorder_webm_time_base_is_not_taken_for_a_frame_rate() -> None:
+    """Chrome's WebM with uneven frame spacing: no avg rate, r_frame_rate = the 1 kHz base."""
+    stream = {
+        "codec_type": "video",
+        "codec_name": "vp8",
+        "width": 1280,
+        "height": 720,
+        "avg_frame_rate": "0/0",
+        "r_frame_rate": "1000/1",
+    }
+    info = parse_probe({"streams": [stream], "format": {"format_name": "matroska,webm"}})
+    assert info.video is not None and info.video.fps is None
+    check_limits(info, max_duration=1800)  # not rejected as "1000 frames per second"
+
+
+def test_measured_rate_still_wins_and_plausible_nominal_rate_is_kept() -> None:
+    stream = {"codec_type": "video", "width": 64, "height": 64, "r_frame_rate": "30/1"}
+    info = parse_probe({"streams": [stream], "format": {}})
+    assert info.video is not None and info.video.fps == 30
+    stream["avg_frame_rate"] = "25/1"
+    assert parse_probe({"streams": [stream], "format": {}}).video.fps == 25

@@ -178,6 +178,10 @@ async def probe(src: Path, *, timeout: float = 30.0) -> tuple[str, MediaInfo]:  
     return fmt, parse_probe(data)
 
 
+# A nominal rate above this is a container time base (Matroska's is 1000), not a frame rate.
+PLAUSIBLE_NOMINAL_FPS = 240
+
+
 def _read_head(src: Path) -> bytes:
     with src.open("rb") as file:
         return file.read(SNIFF_BYTES)
@@ -188,8 +192,7 @@ def _video(stream: dict[str, Any]) -> VideoInfo:
         codec=stream.get("codec_name"),
         width=_int(stream.get("width")) or None,
         height=_int(stream.get("height")) or None,
-        # avg_frame_rate is measured; r_frame_rate of recorder WebM can be the 1 kHz time base.
-        fps=_rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate")),
+        fps=_frame_rate(stream),
         rotation=_rotation(stream),
     )
 
@@ -228,6 +231,19 @@ def _float(value: Any) -> float | None:
 def _int(value: Any) -> int | None:
     number = _float(value)
     return int(number) if number is not None else None
+
+
+def _frame_rate(stream: dict[str, Any]) -> float | None:
+    """The measured rate, else the nominal one; None when neither means frames per second.
+
+    Browser WebM with unevenly spaced frames has no avg_frame_rate, and its r_frame_rate is
+    then the 1 kHz time base: that is no frame rate, and must not reject the recording.
+    """
+    measured = _rate(stream.get("avg_frame_rate"))
+    if measured:
+        return measured
+    nominal = _rate(stream.get("r_frame_rate"))
+    return nominal if nominal is not None and nominal <= PLAUSIBLE_NOMINAL_FPS else None
 
 
 def _rate(value: Any) -> float | None:
