@@ -2,89 +2,23 @@
 // chunk to the message's tus upload while recording, so the share link works at once.
 // Every word shown to people comes from the page (the data-strings attribute).
 
+import { acquire, listDevices, pickType } from "./capture.js";
+import { api, follow, newMessage } from "./messages.js";
+import { startMeter } from "./meter.js";
+import {
+  $, T, buttons, clearError, clock, copyLink, countdown, csrf, el, errorText, maxSeconds, mode,
+  onFileChosen, progress, root, say, setStatus, setupChoices, shareLink, show, showError, showShare,
+} from "./page.js";
 import { TusStream, uploadFile } from "./tus.js";
 
 const TIMESLICE_MS = 1000;
-const POLL_FIRST_MS = 1000;
-const POLL_MAX_MS = 5000;
-const TYPES = {
-  audio: ["audio/webm;codecs=opus", "audio/mp4", "audio/ogg;codecs=opus"],
-  video: ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm", "video/mp4"],
-};
-const STORE = { mic: "relay.recorder.mic", cam: "relay.recorder.cam", mode: "relay.recorder.mode" };
-
-const root = document.querySelector("[data-recorder]");
-const T = JSON.parse(root.dataset.strings);
-const csrf = root.dataset.csrf;
-const parentId = root.dataset.parentId || null; // a reply goes into that message's thread
 // Upload retries: 1, 2, 4 and 8 s apart, so a lost connection shows Retry within ~15 s.
 const UPLOAD_RETRY = { retries: 4, delayMs: 1000 };
-const $ = (name) => root.querySelector(`[data-${name}]`);
-const el = {
-  error: $("error"),
-  status: $("status"),
-  title: $("title"),
-  mic: $("mic"),
-  cam: $("cam"),
-  camField: $("camera-field"),
-  countdown: $("countdown"),
-  count: $("countdown-number"),
-  preview: $("preview"),
-  meter: $("meter"),
-  elapsed: $("elapsed"),
-  max: $("max"),
-  progress: $("progress"),
-  share: $("share"),
-  shareInput: $("share-input"),
-  shareButton: root.querySelector('[data-action="share"]'),
-  copyStatus: $("copy-status"),
-  openLink: $("open-link"),
-  file: $("file"),
-  drop: $("drop"),
-};
-const buttons = {};
-for (const button of root.querySelectorAll("button[data-action]")) {
-  buttons[button.dataset.action] = button;
-}
 
 let state = "idle"; // idle | preparing | recording | paused | stopped
 let session = null; // {message, stream, recorder, tus, total, discarded}
 let timer = null;
 let meter = null;
-
-function say(template, values = {}) {
-  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function clock(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
-function showError(text) {
-  el.error.textContent = text;
-  el.error.hidden = false;
-}
-
-function clearError() {
-  el.error.textContent = "";
-  el.error.hidden = true;
-}
-
-function setStatus(text) {
-  el.status.textContent = text;
-}
-
-function show(...names) {
-  for (const [name, button] of Object.entries(buttons)) {
-    if (name === "copy" || name === "share") continue;
-    button.hidden = !names.includes(name);
-  }
-}
 
 function setState(next) {
   state = next;
@@ -101,255 +35,12 @@ function setState(next) {
   if (next === "stopped") show("rerecord", "discard");
 }
 
-async function api(path, { method = "GET", json } = {}) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-  if (json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: json === undefined ? undefined : JSON.stringify(json),
-    cache: "no-store",
-  });
-  if (!response.ok && response.status !== 404) {
-    let detail = `HTTP ${response.status}`;
-    try {
-      detail = (await response.json()).detail || detail;
-    } catch {}
-    throw new Error(detail);
-  }
-  return response.status === 204 || response.status === 404 ? null : response.json();
-}
-
-function newMessage(kind) {
-  const body = { kind, title: el.title.value.trim() };
-  if (parentId) body.parent_id = parentId;
-  return body;
-}
-
-function mode() {
-  return root.querySelector('input[name="mode"]:checked')?.value || "audio";
-}
-
-function pickType(kind) {
-  for (const type of TYPES[kind]) {
-    if (MediaRecorder.isTypeSupported(type)) return type;
-  }
-  return "";
-}
-
-// -- devices ------------------------------------------------------------------------------
-
-function constraint(select, key) {
-  const id = select.value || localStorage.getItem(key) || "";
-  return id ? { deviceId: { exact: id } } : true;
-}
-
-function stopTracks(tracks) {
-  for (const track of tracks) track.stop();
-}
-
-// What a recording takes in: `stream` goes to MediaRecorder, `screen` is the shared screen's
-// track (its "ended" means the person stopped sharing), stop() ends every track and the
-// compositor.
-async function acquire(which) {
-  const audio = constraint(el.mic, STORE.mic);
-  if (which === "screen" || which === "screen-camera") {
-    const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    const [screenTrack] = screen.getVideoTracks();
-    let media;
-    try {
-      const video = which === "screen-camera" ? constraint(el.cam, STORE.cam) : false;
-      media = await navigator.mediaDevices.getUserMedia({ audio, video });
-    } catch (error) {
-      stopTracks(screen.getTracks());
-      throw error;
-    }
-    const sources = [...screen.getTracks(), ...media.getTracks()];
-    if (which === "screen") {
-      const stream = new MediaStream([screenTrack, ...media.getAudioTracks()]);
-      return { stream, screen: screenTrack, stop: () => stopTracks(sources) };
-    }
-    const mixer = composite(screenTrack, media.getVideoTracks()[0]);
-    const stream = new MediaStream([mixer.track, ...media.getAudioTracks()]);
-    return { stream, screen: screenTrack, stop: () => (mixer.stop(), stopTracks(sources)) };
-  }
-  const video = which === "camera" ? constraint(el.cam, STORE.cam) : false;
-  const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
-  return { stream, screen: null, stop: () => stopTracks(stream.getTracks()) };
-}
-
-function canComposite() {
-  return Boolean(
-    navigator.mediaDevices?.getDisplayMedia &&
-      window.MediaRecorder &&
-      window.HTMLCanvasElement &&
-      HTMLCanvasElement.prototype.captureStream,
-  );
-}
-
-function videoOf(track) {
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  video.srcObject = new MediaStream([track]);
-  video.play().catch(() => {});
-  return video;
-}
-
-// The screen on a canvas with the camera as a round, mirrored bubble in the bottom right
-// corner (a fifth of the width). Drawn every animation frame; a hidden tab gets no animation
-// frames, so while document.hidden a 30 fps timer draws instead.
-function composite(screenTrack, cameraTrack) {
-  const screen = videoOf(screenTrack);
-  const camera = cameraTrack ? videoOf(cameraTrack) : null;
-  const settings = screenTrack.getSettings?.() || {};
-  const canvas = document.createElement("canvas");
-  // The size is fixed when recording starts: the recorded video keeps one resolution.
-  canvas.width = 2 * Math.round((settings.width || 1280) / 2);
-  canvas.height = 2 * Math.round((settings.height || 720) / 2);
-  const draw = canvas.getContext("2d");
-  const paint = () => {
-    const { width, height } = canvas;
-    draw.fillStyle = "#000";
-    draw.fillRect(0, 0, width, height);
-    if (screen.videoWidth) {
-      const scale = Math.min(width / screen.videoWidth, height / screen.videoHeight);
-      const w = screen.videoWidth * scale;
-      const h = screen.videoHeight * scale;
-      draw.drawImage(screen, (width - w) / 2, (height - h) / 2, w, h);
-    }
-    if (camera?.videoWidth) {
-      const size = Math.round(width * 0.2);
-      const margin = Math.round(size * 0.12);
-      const x = width - size - margin;
-      const y = height - size - margin;
-      const side = Math.min(camera.videoWidth, camera.videoHeight);
-      const sx = (camera.videoWidth - side) / 2;
-      const sy = (camera.videoHeight - side) / 2;
-      draw.save();
-      draw.beginPath();
-      draw.arc(x + size / 2, y + size / 2, size / 2, 0, 2 * Math.PI);
-      draw.clip();
-      draw.translate(x + size, y);
-      draw.scale(-1, 1); // mirrored, like the camera preview
-      draw.drawImage(camera, sx, sy, side, side, 0, 0, size, size);
-      draw.restore();
-      draw.lineWidth = Math.max(2, size / 40);
-      draw.strokeStyle = "#fff";
-      draw.beginPath();
-      draw.arc(x + size / 2, y + size / 2, size / 2, 0, 2 * Math.PI);
-      draw.stroke();
-    }
-  };
-  let frame = 0;
-  let interval = 0;
-  // Paint at most 30 times a second, so captureStream(30) gets evenly spaced frames (a
-  // 60 Hz display would otherwise give a mix of 17 and 33 ms steps).
-  let painted = -Infinity;
-  const onFrame = (now) => {
-    frame = 0;
-    if (now - painted >= 1000 / 30 - 4) {
-      painted = now;
-      paint();
-    }
-    if (!document.hidden) frame = requestAnimationFrame(onFrame);
-  };
-  const schedule = () => {
-    if (document.hidden) {
-      cancelAnimationFrame(frame);
-      frame = 0;
-      if (!interval) interval = setInterval(paint, 1000 / 30);
-    } else {
-      clearInterval(interval);
-      interval = 0;
-      if (!frame) frame = requestAnimationFrame(onFrame);
-    }
-  };
-  document.addEventListener("visibilitychange", schedule);
-  paint();
-  schedule();
-  const [track] = canvas.captureStream(30).getVideoTracks();
-  return {
-    track,
-    stop() {
-      document.removeEventListener("visibilitychange", schedule);
-      cancelAnimationFrame(frame);
-      clearInterval(interval);
-      track.stop();
-      for (const video of [screen, camera]) {
-        if (video) video.srcObject = null;
-      }
-    },
-  };
-}
-
-async function listDevices() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  fill(el.mic, devices.filter((d) => d.kind === "audioinput"), STORE.mic);
-  fill(el.cam, devices.filter((d) => d.kind === "videoinput"), STORE.cam);
-}
-
-function fill(select, devices, key) {
-  const chosen = select.value || localStorage.getItem(key) || "";
-  select.replaceChildren(select.options[0]);
-  devices.forEach((device, i) => {
-    if (!device.deviceId) return; // labels and ids come only after permission
-    const option = new Option(device.label || `${select.dataset.fallback} ${i + 1}`, device.deviceId);
-    select.add(option);
-  });
-  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
-}
-
-function errorText(error) {
-  if (error?.name === "NotAllowedError" || error?.name === "SecurityError") return T.err_permission;
-  if (error?.name === "NotFoundError" || error?.name === "OverconstrainedError") return T.err_no_device;
-  return say(T.err_start, { error: error?.message || String(error) });
-}
-
-// -- level meter ------------------------------------------------------------------------------
-
-function startMeter(stream) {
-  if (!stream.getAudioTracks().length || !window.AudioContext) return;
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 512;
-  context.createMediaStreamSource(stream).connect(analyser);
-  const samples = new Float32Array(analyser.fftSize);
-  const canvas = el.meter;
-  const draw = canvas.getContext("2d");
-  const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  const colour = getComputedStyle(canvas).color;
-  let last = 0;
-  let frame = 0;
-  const tick = (now) => {
-    frame = requestAnimationFrame(tick);
-    if (calm && now - last < 500) return; // a few steady updates, not an animation
-    last = now;
-    analyser.getFloatTimeDomainData(samples);
-    let sum = 0;
-    for (const s of samples) sum += s * s;
-    const level = Math.min(1, Math.sqrt(sum / samples.length) * 4);
-    draw.clearRect(0, 0, canvas.width, canvas.height);
-    draw.fillStyle = colour;
-    draw.fillRect(0, 0, canvas.width * level, canvas.height);
-    canvas.dataset.level = level.toFixed(2);
-  };
-  frame = requestAnimationFrame(tick);
-  meter = { stop: () => (cancelAnimationFrame(frame), context.close().catch(() => {})) };
-}
-
 function stopMeter() {
   meter?.stop();
   meter = null;
 }
 
 // -- timer ------------------------------------------------------------------------------------
-
-function maxSeconds() {
-  const value = Number.parseInt(root.dataset.maxSeconds || "", 10);
-  return Number.isFinite(value) && value > 0 ? value : 1800;
-}
 
 function startTimer() {
   const limit = maxSeconds();
@@ -375,53 +66,7 @@ function stopTimer() {
   timer = null;
 }
 
-// -- share link -------------------------------------------------------------------------------
-
-function showShare(message) {
-  el.shareInput.value = message.share_url || "";
-  el.openLink.href = `/m/${message.id}`;
-  el.share.hidden = !message.share_url;
-  el.copyStatus.textContent = "";
-  const mobile = window.matchMedia("(pointer: coarse)").matches;
-  el.shareButton.hidden = !(navigator.share && mobile);
-}
-
-async function copyLink() {
-  const url = el.shareInput.value;
-  try {
-    await navigator.clipboard.writeText(url);
-    el.copyStatus.textContent = T.copied;
-  } catch {
-    el.shareInput.select();
-    el.copyStatus.textContent = document.execCommand?.("copy") ? T.copied : T.copy_failed;
-  }
-}
-
-async function shareLink() {
-  try {
-    await navigator.share({ title: el.title.value || T.page_title, url: el.shareInput.value });
-  } catch {
-    // The person closed the share sheet: nothing to say.
-  }
-}
-
-function progress(sent, total) {
-  const percent = total ? Math.floor((sent / total) * 100) : 0;
-  el.progress.hidden = false;
-  el.progress.value = percent;
-  return percent;
-}
-
 // -- recording --------------------------------------------------------------------------------
-
-async function countdown() {
-  el.count.hidden = false;
-  for (const n of [3, 2, 1]) {
-    el.count.textContent = String(n);
-    await sleep(1000);
-  }
-  el.count.hidden = true;
-}
 
 async function start() {
   clearError();
@@ -432,7 +77,7 @@ async function start() {
   const which = mode();
   let capture;
   try {
-    capture = await acquire(which);
+    capture = await acquire(which, el);
   } catch (error) {
     showError(errorText(error));
     setState("idle");
@@ -440,7 +85,7 @@ async function start() {
     return;
   }
   const { stream } = capture;
-  listDevices().catch(() => {});
+  listDevices(el).catch(() => {});
   const kind = which === "audio" ? "audio" : "video";
   let message;
   try {
@@ -458,7 +103,7 @@ async function start() {
     el.preview.classList.toggle("rec-mirror", which === "camera");
     el.preview.play().catch(() => {});
   }
-  startMeter(stream);
+  meter = startMeter(stream, el.meter);
   showShare(message);
   if (el.countdown.checked) await countdown();
   if (capture.screen?.readyState === "ended") {
@@ -534,7 +179,7 @@ async function finishUpload(current) {
   if (current.discarded) return;
   clearError();
   if (!current.file) progress(1, 1);
-  await follow(current);
+  await followSession(current);
 }
 
 async function retryUpload() {
@@ -552,29 +197,9 @@ async function retryUpload() {
   await finishUpload(current);
 }
 
-// Processing → ready without a refresh.
-async function follow(current) {
-  setStatus(T.processing);
-  let delay = POLL_FIRST_MS;
-  while (session === current && !current.discarded) {
-    const message = await api(`/api/messages/${current.message.id}`).catch(() => null);
-    if (session !== current || current.discarded) return;
-    if (message?.status === "ready") {
-      setStatus(T.ready);
-      root.dataset.messageStatus = "ready";
-      el.openLink.hidden = false;
-      return;
-    }
-    if (message?.status === "failed") {
-      root.dataset.messageStatus = "failed";
-      showError(say(T.failed, { error: message.error || "" }));
-      setStatus("");
-      return;
-    }
-    if (message) setStatus(message.status === "uploading" ? T.processing : T.processing);
-    await sleep(delay);
-    delay = Math.min(POLL_MAX_MS, delay * 1.5);
-  }
+// Processing → ready without a refresh, while this is still the page's session.
+function followSession(current) {
+  return follow(current.message, () => session === current && !current.discarded);
 }
 
 function pause() {
@@ -656,7 +281,7 @@ async function sendFile(file) {
     }
     return;
   }
-  await follow(current);
+  await followSession(current);
 }
 
 // -- wiring -----------------------------------------------------------------------------------
@@ -667,21 +292,7 @@ function supported() {
 
 function init() {
   el.max.textContent = clock(maxSeconds());
-  const screen = root.querySelector('input[name="mode"][value="screen"]');
-  if (!navigator.mediaDevices?.getDisplayMedia) screen.closest("label").hidden = true;
-  const screenCamera = root.querySelector('input[name="mode"][value="screen-camera"]');
-  if (!canComposite()) screenCamera.closest("label").hidden = true;
-  const saved = localStorage.getItem(STORE.mode);
-  const radio = saved && root.querySelector(`input[name="mode"][value="${saved}"]`);
-  if (radio && !radio.closest("label").hidden) radio.checked = true;
-  const syncMode = () => {
-    el.camField.hidden = mode() !== "camera" && mode() !== "screen-camera";
-    localStorage.setItem(STORE.mode, mode());
-  };
-  for (const input of root.querySelectorAll('input[name="mode"]')) input.addEventListener("change", syncMode);
-  syncMode();
-  el.mic.addEventListener("change", () => localStorage.setItem(STORE.mic, el.mic.value));
-  el.cam.addEventListener("change", () => localStorage.setItem(STORE.cam, el.cam.value));
+  setupChoices();
 
   buttons.start.addEventListener("click", start);
   buttons.pause.addEventListener("click", pause);
@@ -692,18 +303,7 @@ function init() {
   buttons.retry.addEventListener("click", retryUpload);
   buttons.copy.addEventListener("click", copyLink);
   buttons.share.addEventListener("click", shareLink);
-
-  el.file.addEventListener("change", () => sendFile(el.file.files[0]));
-  el.drop.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    el.drop.classList.add("rec-drop-over");
-  });
-  el.drop.addEventListener("dragleave", () => el.drop.classList.remove("rec-drop-over"));
-  el.drop.addEventListener("drop", (event) => {
-    event.preventDefault();
-    el.drop.classList.remove("rec-drop-over");
-    sendFile(event.dataTransfer.files[0]);
-  });
+  onFileChosen(sendFile);
 
   setState("idle");
   if (!supported()) {
@@ -711,7 +311,7 @@ function init() {
     buttons.start.disabled = true;
     return;
   }
-  listDevices().catch(() => {});
+  listDevices(el).catch(() => {});
   root.dataset.ready = "1";
 }
 
