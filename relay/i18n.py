@@ -69,6 +69,13 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_create": "The message could not be created: {error}",
         "replying_to": "Replying to:",
         "untitled": "Untitled message",
+        "pending_notice": "An earlier recording was not fully uploaded.",
+        "pending_upload": "Upload it now",
+        "pending_discard": "Discard",
+        "pending_failed": (
+            "The earlier recording could not be uploaded. Check the connection and press "
+            "Upload it now again."
+        ),
     },
     "nl": {
         "page_title": "Bericht opnemen",
@@ -132,6 +139,13 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_create": "Het bericht kon niet worden gemaakt: {error}",
         "replying_to": "Antwoord op:",
         "untitled": "Bericht zonder titel",
+        "pending_notice": "Een eerdere opname is niet helemaal geüpload.",
+        "pending_upload": "Nu uploaden",
+        "pending_discard": "Weggooien",
+        "pending_failed": (
+            "De eerdere opname kon niet worden geüpload. Controleer de verbinding en druk "
+            "nogmaals op Nu uploaden."
+        ),
     },
 }
 

@@ -29,7 +29,7 @@ SENTENCES = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("recorder")
     env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
-    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy", "jo", "kim")
+    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy", "jo", "kim", "lou")
     tokens = {name: add_user(env, f"{name}@example.org") for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:
@@ -378,4 +378,45 @@ def test_screen_recording_has_video_and_audio(
     assert abs(duration - 4) <= 1 and abs(duration - seconds) <= 1, (probe["format"], seconds)
     video = next(s for s in probe["streams"] if s["codec_type"] == "video")
     assert video["width"] >= 640 and video["height"] >= 360, video
+    page.context.close()
+
+
+# The total is stored when Stop finishes the recording, after every chunk was stored.
+KEPT_TOTAL = """() => new Promise((resolve) => {
+  const open = indexedDB.open("relay-recorder");
+  open.onerror = () => resolve(null);
+  open.onsuccess = () => {
+    const request = open.result.transaction("uploads").objectStore("uploads").getAll();
+    request.onsuccess = () => resolve(request.result.find((r) => r.total !== null)?.total ?? null);
+    request.onerror = () => resolve(null);
+  };
+})"""
+
+
+def test_bytes_not_uploaded_survive_a_reload(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "lou@example.org", (1280, 800))
+    page.route("**/api/uploads/**", lambda route: route.abort())
+    seconds = record(page, 4)
+    share = page.input_value("[data-share-input]")
+    deadline = time.monotonic() + 10
+    while not page.evaluate(KEPT_TOTAL):
+        assert time.monotonic() < deadline, "the recording was not kept in IndexedDB"
+        page.wait_for_timeout(200)
+    page.reload()
+    page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
+    page.unroute("**/api/uploads/**")
+    notice = page.wait_for_selector("[data-pending]:visible", timeout=5_000)
+    assert "An earlier recording was not fully uploaded" in notice.inner_text()
+    page.click("[data-pending-upload]")
+    message = recorded_message(base, tokens["lou"], page)
+    assert message["share_url"] == share
+    assert abs(message["duration"] - 4) <= 1 and abs(message["duration"] - seconds) <= 1, (
+        message["duration"],
+        seconds,
+    )
+    assert page.is_hidden("[data-pending]")
+    assert page.evaluate(KEPT_TOTAL) is None
     page.context.close()

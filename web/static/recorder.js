@@ -9,7 +9,8 @@ import {
   $, T, buttons, clearError, clock, copyLink, countdown, csrf, el, errorText, maxSeconds, mode,
   onFileChosen, progress, root, say, setStatus, setupChoices, shareLink, show, showError, showShare,
 } from "./page.js";
-import { TusStream, uploadFile } from "./tus.js";
+import { forget, keptStream, offerPending } from "./pending.js";
+import { uploadFile } from "./tus.js";
 
 const TIMESLICE_MS = 1000;
 // Upload retries: 1, 2, 4 and 8 s apart, so a lost connection shows Retry within ~15 s.
@@ -120,7 +121,7 @@ async function start() {
   }
   const mimeType = pickType(kind);
   const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
-  const tus = new TusStream(message.upload_url, {
+  const tus = keptStream(message, recorder.mimeType || mimeType, {
     csrf,
     ...UPLOAD_RETRY,
     onProgress: ({ sent, total }) => {
@@ -228,6 +229,7 @@ async function discard() {
   buttons.retry.hidden = true;
   clearError();
   delete root.dataset.messageStatus;
+  forget(current.message.upload_url);
   await api(`/api/messages/${current.message.id}`, { method: "DELETE" }).catch((error) => {
     showError(error.message);
   });
@@ -312,7 +314,7 @@ function init() {
     return;
   }
   listDevices(el).catch(() => {});
-  root.dataset.ready = "1";
+  offerPending(() => state !== "idle", UPLOAD_RETRY).finally(() => (root.dataset.ready = "1"));
 }
 
 init();

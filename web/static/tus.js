@@ -49,11 +49,13 @@ export function metadataHeader(metadata) {
 }
 
 export class TusStream {
-  // options: csrf, onProgress({sent, total, done}), retries, delayMs, offset (already on server)
+  // options: csrf, onProgress({sent, total, done}), retries, delayMs, offset (already on server),
+  // onConfirm(offset): the server has every byte before offset
   constructor(url, options = {}) {
     this.url = url;
     this.csrf = options.csrf || "";
     this.onProgress = options.onProgress || (() => {});
+    this.onConfirm = options.onConfirm || (() => {});
     this.retries = options.retries ?? 6;
     this.delayMs = options.delayMs ?? 500;
     this.offset = options.offset ?? 0; // bytes the server has confirmed
@@ -157,6 +159,7 @@ export class TusStream {
       this.base = offset;
     }
     this.offset = offset;
+    this.onConfirm(offset);
     this.report();
   }
 
@@ -237,4 +240,23 @@ export async function uploadFile(
     throw error;
   }
   return { url, stream };
+}
+
+// After a reload: `blob` holds the bytes from `base` on. A HEAD (retried as PATCHes are)
+// tells which of them the server still lacks; append nothing more, then finish().
+export async function reopen(url, blob, base, options = {}) {
+  const stream = new TusStream(url, { ...options, offset: base });
+  if (blob.size) {
+    stream.kept = [blob];
+    stream.keptBytes = blob.size;
+  }
+  for (let failures = 0; ; failures += 1) {
+    try {
+      await stream.resync();
+      return stream;
+    } catch (error) {
+      if (!error.retryable || failures >= stream.retries) throw error;
+      await sleep(Math.min(stream.delayMs * 2 ** failures, 8000));
+    }
+  }
 }
