@@ -179,6 +179,13 @@ async def patch(request: Request) -> Response:
             )
         _check_length(declared, svc.settings.max_upload_bytes)
         length = declared
+    if upload.completed_at is not None:
+        # A client repeating its last, empty PATCH (say, after a reload) is told it is done.
+        if request.headers.get("content-length", "0") == "0" and declared in (None, length):
+            return Response(
+                status_code=204, headers=_headers(upload, **{"Upload-Offset": str(offset)})
+            )
+        raise Conflict("This upload is complete already.")
     new_offset = await _receive(request, svc, upload, length)
     async with svc.sessions.begin() as session:
         upload = await session.get(Upload, upload.id) or upload

@@ -361,3 +361,14 @@ async def test_expired_spare_upload_does_not_fail_a_message_another_upload_serve
         f"/api/messages/{created.json()['id']}", headers=world.author.headers
     )
     assert detail.json()["status"] == "uploading"
+
+
+async def test_repeating_the_final_empty_patch_of_a_complete_upload_is_204(world: World) -> None:
+    url = await create(world, world.author, None)
+    assert (await patch(world.client, url, world.author, 0, b"abc")).status_code == 204
+    final = {"Upload-Length": "3"}
+    assert (await patch(world.client, url, world.author, 3, b"", **final)).status_code == 204
+    again = await patch(world.client, url, world.author, 3, b"", **final)
+    assert again.status_code == 204 and again.headers["Upload-Offset"] == "3"
+    more = await patch(world.client, url, world.author, 3, b"x")
+    assert more.status_code == 409 and "complete" in more.json()["detail"]
