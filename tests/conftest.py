@@ -31,7 +31,7 @@ from relay.settings import JobSettings, Settings
 from relay.storage import open_storage
 from tests.server import stack_env
 
-pytest_plugins = ["tests.fixtures_storage"]
+pytest_plugins = ["tests.fixtures_storage", "tests.recorder_fixtures"]
 
 T = TypeVar("T")
 PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
