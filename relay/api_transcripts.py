@@ -62,7 +62,7 @@ async def edit_segment(request: Request) -> Response:
         if not access.can_change(who.user, message):
             raise Forbidden("Only the author can correct a transcript.")
         segments = await transcripts.edit_segment(session, message, position, new_text)
-    await transcripts.save_captions(svc, message.id, segments)
+    await transcripts.save_captions(svc, message, segments)
     async with svc.sessions.begin() as session:
         body = await _transcript_body(session, message.id)
     return JSONResponse(body)

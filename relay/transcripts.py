@@ -54,7 +54,7 @@ def segment_rows(message_id: str, segments: Sequence[Any]) -> list[Segment]:
     ]
 
 
-def captions_vtt(segments: Sequence[Segment]) -> str:
+def captions_vtt(segments: Sequence[Segment], duration: float | None) -> str:
     """WebVTT of the current text; word timings only where the text is still the model's."""
     timed = [
         TimedText(
@@ -65,7 +65,8 @@ def captions_vtt(segments: Sequence[Segment]) -> str:
         )
         for s in segments
     ]
-    return build_vtt(cues_from_segments(timed))
+    # The duration keeps every cue inside the recording.
+    return build_vtt(cues_from_segments(timed, duration=duration))
 
 
 def full_text(segments: Sequence[Segment]) -> str:
@@ -120,12 +121,13 @@ async def edit_segment(
     return segments
 
 
-async def save_captions(services: Services, message_id: str, segments: Sequence[Segment]) -> None:
+async def save_captions(services: Services, message: Message, segments: Sequence[Segment]) -> None:
     """Store the captions of the current text as the message's `captions` rendition."""
+    message_id = message.id
     services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vtt-", dir=services.settings.spool_dir) as tmp:
         path = Path(tmp) / "captions.vtt"
-        path.write_text(captions_vtt(segments), encoding="utf-8")
+        path.write_text(captions_vtt(segments, message.duration), encoding="utf-8")
         key = f"renditions/{message_id}/captions.vtt"
         await services.storage.put_file(key, path, "text/vtt")
         size = path.stat().st_size

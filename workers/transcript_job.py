@@ -61,7 +61,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             transcript.model = result.model
             rows = transcripts.segment_rows(message.id, result.segments)
             await transcripts.store(session, message, transcript, rows)
-        await transcripts.save_captions(services, message.id, rows)
+        await transcripts.save_captions(services, message, rows)
     async with services.sessions.begin() as session:
         await jobs.complete(session, job)
     log.info("message %s transcribed (%s)", job.message_id, result.language)
