@@ -50,15 +50,23 @@ async def message_for_link(session: AsyncSession, token: str) -> tuple[ShareLink
     return link, message
 
 
-async def share_token_for(session: AsyncSession, message: Message) -> str | None:
-    """The message's oldest live link, if any."""
+async def share_tokens(session: AsyncSession, message_ids: list[str]) -> dict[str, str]:
+    """Each message's oldest live link, in one query."""
+    if not message_ids:
+        return {}
     now = utcnow()
-    rows = await session.scalars(
+    links = await session.scalars(
         select(ShareLink)
-        .where(ShareLink.message_id == message.id, ShareLink.revoked_at.is_(None))
+        .where(ShareLink.message_id.in_(message_ids), ShareLink.revoked_at.is_(None))
         .order_by(ShareLink.created_at)
     )
-    for link in rows:
+    found: dict[str, str] = {}
+    for link in links:
         if link.expires_at is None or link.expires_at > now:
-            return link.token
-    return None
+            found.setdefault(link.message_id, link.token)
+    return found
+
+
+async def share_token_for(session: AsyncSession, message: Message) -> str | None:
+    """The message's oldest live link, if any."""
+    return (await share_tokens(session, [message.id])).get(message.id)

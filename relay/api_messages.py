@@ -72,27 +72,48 @@ def message_json(
     }
 
 
-async def _describe(request: Request, session: AsyncSession, message: Message) -> dict[str, Any]:
+async def _describe(
+    request: Request, session: AsyncSession, messages: list[Message]
+) -> list[dict[str, Any]]:
+    """Messages as JSON, with a fixed number of queries however many there are."""
     origin = base_url(request)
-    token = await access.share_token_for(session, message)
-    data = message_json(
-        message,
-        renditions=await load_renditions(session, message.id),
-        media_base=f"{origin}/media/{message.id}",
-        share_url=f"{origin}/s/{token}" if token else None,
-        transcript=await session.get(Transcript, message.id),
-    )
-    if message.status is MessageStatus.uploading:
-        upload = await session.scalar(
+    ids = [m.id for m in messages]
+    tokens = await access.share_tokens(session, ids)
+    renditions: dict[str, list[Rendition]] = {}
+    for rendition in await session.scalars(
+        select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
+    ):
+        renditions.setdefault(rendition.message_id, []).append(rendition)
+    transcripts = {
+        t.message_id: t
+        for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
+    }
+    # The newest unfinished upload of each message still uploading (oldest first, so the
+    # newest overwrites).
+    uploading = [m.id for m in messages if m.status is MessageStatus.uploading]
+    uploads = {
+        u.message_id: u
+        for u in await session.scalars(
             select(Upload)
-            .where(Upload.message_id == message.id, Upload.completed_at.is_(None))
-            .order_by(Upload.created_at.desc())
-            .limit(1)
+            .where(Upload.message_id.in_(uploading), Upload.completed_at.is_(None))
+            .order_by(Upload.created_at)
         )
-        if upload is not None:
+    }
+    items = []
+    for message in messages:
+        token = tokens.get(message.id)
+        data = message_json(
+            message,
+            renditions=renditions.get(message.id, []),
+            media_base=f"{origin}/media/{message.id}",
+            share_url=f"{origin}/s/{token}" if token else None,
+            transcript=transcripts.get(message.id),
+        )
+        if (upload := uploads.get(message.id)) is not None:
             data["upload_url"] = f"{origin}/api/uploads/{upload.id}"
             data["upload_offset"] = upload.offset
-    return data
+        items.append(data)
+    return items
 
 
 def _kind(value: object) -> MessageKind:
@@ -147,7 +168,7 @@ async def create(request: Request) -> Response:
                 metadata={"message": message.id},
             )
     async with svc.sessions.begin() as session:
-        body = await _describe(request, session, message)
+        (body,) = await _describe(request, session, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})
 
 
@@ -160,7 +181,7 @@ async def list_own(request: Request) -> Response:
             .order_by(Message.created_at.desc())
             .limit(LIST_LIMIT)
         )
-        items = [await _describe(request, session, m) for m in messages.all()]
+        items = await _describe(request, session, list(messages.all()))
     return JSONResponse({"messages": items})
 
 
@@ -168,7 +189,7 @@ async def detail(request: Request) -> Response:
     who = await require_user(request)
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        body = await _describe(request, session, message)
+        (body,) = await _describe(request, session, [message])
     return JSONResponse(body)
 
 

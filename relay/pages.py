@@ -7,17 +7,15 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay import access, api_messages, auth, i18n
-from relay.db import utcnow
 from relay.errors import Forbidden, RelayError
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
-from relay.models import Message, ShareLink, User
+from relay.models import Message, User
 from relay.page_render import here, page, protect, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
@@ -150,7 +148,7 @@ async def home(request: Request) -> Response:
                 .limit(LIST_LIMIT)
             )
         )
-        tokens = await _share_tokens(session, [m.id for m in messages])
+        tokens = await access.share_tokens(session, [m.id for m in messages])
     items = [
         {"message": m, "share_url": _share_url(request, tokens[m.id]) if m.id in tokens else None}
         for m in messages
@@ -259,20 +257,3 @@ def _who(who: auth.Principal) -> dict[str, Any]:
 
 def _share_url(request: Request, token: str) -> str:
     return f"{base_url(request)}/s/{token}"
-
-
-async def _share_tokens(session: AsyncSession, message_ids: list[str]) -> dict[str, str]:
-    """Each message's oldest live link, like access.share_token_for, in one query."""
-    if not message_ids:
-        return {}
-    now = utcnow()
-    links = await session.scalars(
-        select(ShareLink)
-        .where(ShareLink.message_id.in_(message_ids), ShareLink.revoked_at.is_(None))
-        .order_by(ShareLink.created_at)
-    )
-    found: dict[str, str] = {}
-    for link in links:
-        if link.expires_at is None or link.expires_at > now:
-            found.setdefault(link.message_id, link.token)
-    return found
