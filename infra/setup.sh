@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-run}
 need_cmds=(ffmpeg ffprobe)
-need_pkgs=(ffmpeg)
+need_pkgs=(ffmpeg ffmpeg)  # one package per command above, in order
 if [ "$mode" = "--test" ]; then
     need_cmds+=(swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached curl node npm)
     need_pkgs+=(swift swift-proxy swift-object swift-account swift-container memcached curl nodejs npm)
