@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from relay import access, upload_service
 from relay.api_transcripts import language_value
+from relay.context import Services
 from relay.errors import BadRequest, Forbidden
 from relay.http import base_url, json_body, require_user, services
 from relay.messages import MessageError, delete_message, new_message
@@ -116,14 +117,22 @@ async def _describe(
     return items
 
 
-def _kind(value: object) -> MessageKind:
+def message_kind(value: object) -> MessageKind:
     try:
         return MessageKind(value)
     except ValueError:
         raise BadRequest("'kind' must be one of 'audio', 'video', 'text'.") from None
 
 
-def _text(data: dict[str, Any], name: str) -> str:
+def moment(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest("'at' must be a number of seconds.")
+    return float(value)
+
+
+def text_field(data: dict[str, Any], name: str) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
         raise BadRequest(f"'{name}' must be a string.")
@@ -134,42 +143,51 @@ async def create(request: Request) -> Response:
     who = await require_user(request)
     svc = services(request)
     data = await json_body(request)
-    kind = _kind(data.get("kind"))
+    kind = message_kind(data.get("kind"))
     parent_id = data.get("parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
         raise BadRequest("'parent_id' must be a message id.")
     async with svc.sessions.begin() as session:
-        parent = await access.message_for_user(session, who.user, parent_id) if parent_id else None
+        parent = None
+        if parent_id:
+            access.require_reply(await access.message_seat(session, who.user, parent_id))
+            parent = await session.get(Message, parent_id)
         try:
             message, _ = await new_message(
                 session,
                 who.user.id,
                 kind,
-                title=_text(data, "title"),
-                body=_text(data, "body"),
+                title=text_field(data, "title"),
+                body=text_field(data, "body"),
                 parent=parent,
+                at=moment(data.get("at")),
                 language=language_value(data.get("language")),
             )
         except MessageError as exc:
             raise BadRequest(str(exc)) from None
     if kind is not MessageKind.text:
-        # A deferred-length tus upload, so the recorder can stream while recording.
-        upload_id = upload_service.new_upload_id()
-        state = await upload_service.begin(svc, message.id, upload_id)
-        async with svc.sessions.begin() as session:
-            upload_service.add_upload(
-                session,
-                svc,
-                upload_id=upload_id,
-                state=state,
-                message_id=message.id,
-                owner_id=who.user.id,
-                length=None,
-                metadata={"message": message.id},
-            )
+        await create_upload(svc, message.id, who.user.id)
     async with svc.sessions.begin() as session:
         (body,) = await _describe(request, session, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})
+
+
+async def create_upload(svc: Services, message_id: str, owner_id: str) -> str:
+    """A deferred-length tus upload, so the recorder can stream while recording."""
+    upload_id = upload_service.new_upload_id()
+    state = await upload_service.begin(svc, message_id, upload_id)
+    async with svc.sessions.begin() as session:
+        upload_service.add_upload(
+            session,
+            svc,
+            upload_id=upload_id,
+            state=state,
+            message_id=message_id,
+            owner_id=owner_id,
+            length=None,
+            metadata={"message": message_id},
+        )
+    return upload_id
 
 
 async def list_own(request: Request) -> Response:

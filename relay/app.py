@@ -15,7 +15,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relay import (
+    api_links,
     api_messages,
+    api_threads,
     api_transcripts,
     health,
     media,
@@ -23,12 +25,14 @@ from relay import (
     openapi,
     page_render,
     pages,
+    thread_pages,
     tus,
     uploads,
 )
 from relay.context import Services
 from relay.db import create_engine, sessionmaker
 from relay.errors import RelayError
+from relay.live import EventHub
 from relay.settings import Settings
 from relay.storage import open_storage
 
@@ -51,6 +55,15 @@ def routes() -> list[Route | Mount]:
             api_transcripts.edit_segment,
             methods=["PATCH"],
         ),
+        Route("/api/messages/{id}/listen", api_threads.listen, methods=["PUT"]),
+        Route("/api/messages/{id}/reactions", api_threads.react, methods=["POST"]),
+        Route("/api/messages/{id}/reactions/{reaction}", api_threads.unreact, methods=["DELETE"]),
+        Route("/api/threads", api_threads.list_threads, methods=["GET"]),
+        Route("/api/threads/{id}", api_threads.thread_detail, methods=["GET"]),
+        Route("/api/threads/{id}/events", api_threads.thread_events, methods=["GET"]),
+        Route("/api/threads/{id}/links", api_threads.list_links, methods=["GET"]),
+        Route("/api/threads/{id}/links", api_threads.create_link, methods=["POST"]),
+        Route("/api/links/{token}", api_threads.revoke_link, methods=["DELETE"]),
         Route("/api/search", api_transcripts.search_messages, methods=["GET"]),
         Route("/api/me", api_transcripts.me, methods=["GET", "PATCH"]),
         Route("/api/uploads/", uploads.options, methods=["OPTIONS"]),
@@ -62,7 +75,24 @@ def routes() -> list[Route | Mount]:
         Route("/media/{id}/{name}", media.for_user, methods=["GET", "HEAD"]),
         Route("/s/{token}/media/{name}", media.for_link, methods=["GET", "HEAD"]),
         Route("/s/{token}/transcript", api_transcripts.for_link, methods=["GET"]),
+        Route("/s/{token}/media/{id}/{name}", media.for_link_message, methods=["GET", "HEAD"]),
+        Route("/s/{token}/thread", api_links.thread, methods=["GET"]),
+        Route("/s/{token}/events", api_links.events, methods=["GET"]),
+        Route("/s/{token}/guest", api_links.become_guest, methods=["POST"]),
+        Route("/s/{token}/messages", api_links.reply, methods=["POST"]),
+        Route("/s/{token}/messages/{id}", api_links.remove, methods=["DELETE"]),
+        Route("/s/{token}/messages/{id}/listen", api_links.listen, methods=["PUT"]),
+        Route("/s/{token}/messages/{id}/reactions", api_links.react, methods=["POST"]),
+        Route(
+            "/s/{token}/messages/{id}/reactions/{reaction}", api_links.unreact, methods=["DELETE"]
+        ),
+        Route("/s/{token}/messages/{id}/transcript", api_links.transcript, methods=["GET"]),
+        Route("/s/{token}/uploads/{id}", uploads.options, methods=["OPTIONS"]),
+        Route("/s/{token}/uploads/{id}", uploads.head, methods=["HEAD"]),
+        Route("/s/{token}/uploads/{id}", uploads.patch, methods=["PATCH"]),
+        Route("/s/{token}/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         *pages.routes(),
+        *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
 
@@ -73,7 +103,7 @@ async def _relay_error(request: Request, exc: Exception) -> Response:
         return page_render.error_page(request, exc)
     body = {"error": exc.code, "detail": exc.detail}
     headers = exc.headers
-    if request.url.path.startswith("/api/uploads"):
+    if "/uploads/" in request.url.path:
         headers = tus.base_headers() | headers
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
@@ -82,6 +112,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         services = await start_services(settings)
+        hub = services.hub = EventHub(services.engine)
+        await hub.start()
         workers = _start_embedded_workers(services)
         try:
             yield {"relay": services}
@@ -89,6 +121,7 @@ def create_app(settings: Settings) -> Starlette:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await hub.stop()
             await services.engine.dispose()
 
     return Starlette(

@@ -62,6 +62,16 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+MIN_PASSCODE, MAX_PASSCODE = 4, 128
+
+
+async def hash_passcode(passcode: str) -> str:
+    """A share link's passcode: shorter than a password is allowed, it guards one thread."""
+    if not MIN_PASSCODE <= len(passcode) <= MAX_PASSCODE:
+        raise AccountError(f"a passcode has {MIN_PASSCODE} to {MAX_PASSCODE} characters")
+    return await asyncio.to_thread(_hasher.hash, passcode)
+
+
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def _verify() -> bool:
         try:

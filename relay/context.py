@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.db import Sessionmaker
 from relay.settings import Settings
 from relay.storage import Storage
+
+if TYPE_CHECKING:  # relay.live is web code; workers import this module without Starlette
+    from relay.live import EventHub
 
 
 @dataclass
@@ -20,3 +24,5 @@ class Services:
     storage: Storage
     # Set after a job is committed so that embedded workers start it without polling delay.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Live updates; `relay serve` starts one per process, workers and CLI commands have none.
+    hub: EventHub | None = None

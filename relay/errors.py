@@ -87,6 +87,12 @@ class Locked(RelayError):
     status, code = 423, "locked"
 
 
+class TooManyRequests(RelayError):
+    """The caller must wait before trying again (guessing a passcode, say)."""
+
+    status, code = 429, "too_many_requests"
+
+
 class ServiceUnavailable(RelayError):
     """A dependency (database, storage) cannot be reached."""
 

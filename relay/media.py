@@ -7,7 +7,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from relay import access
+from relay import access, link_auth
 from relay.errors import NotFound
 from relay.http import require_user, services
 from relay.models import Message, Rendition
@@ -36,8 +36,19 @@ async def for_user(request: Request) -> Response:
 
 
 async def for_link(request: Request) -> Response:
+    who = await link_auth.visitor(request)
     async with services(request).sessions.begin() as session:
-        _, message = await access.message_for_link(session, request.path_params["token"])
+        message = await link_auth.opened_message(request, session, who)
+        rendition = await _rendition(session, message, request.path_params["name"])
+    return await _serve(request, message, rendition)
+
+
+async def for_link_message(request: Request) -> Response:
+    """Any message of the link's thread; the presigned URL is issued only after this check."""
+    who = await link_auth.visitor(request)
+    async with services(request).sessions.begin() as session:
+        seat = await link_auth.seat_for(request, session, request.path_params["token"], who)
+        message = await access.message_in_thread(session, seat, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
 

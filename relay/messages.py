@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import search
-from relay.access import new_share_token
-from relay.models import Message, MessageKind, MessageStatus, Rendition, ShareLink, Upload, new_id
+from relay import events, search, threads
+from relay.models import (
+    MemberRole,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Rendition,
+    ShareLink,
+    Thread,
+    Upload,
+    new_id,
+)
 from relay.storage import Storage, UploadState
 
 MAX_TITLE = 300
@@ -36,9 +45,13 @@ async def new_message(
     title: str = "",
     body: str = "",
     parent: Message | None = None,
+    at: float | None = None,
     language: str | None = None,
-) -> tuple[Message, ShareLink]:
-    """A message with its first share link, so the link exists before any media does."""
+    guest: bool = False,
+) -> tuple[Message, ShareLink | None]:
+    """A message. A first message starts a thread with its share link, so the link exists
+    before any media does; a reply joins its author to the parent's thread for good (a
+    guest's place stays bound to their link)."""
     if len(title) > MAX_TITLE:
         raise MessageError(f"A title may have at most {MAX_TITLE} characters.")
     if kind is MessageKind.text:
@@ -48,6 +61,8 @@ async def new_message(
             raise MessageError(f"A text message may have at most {MAX_BODY} characters.")
     elif body:
         raise MessageError("Only text messages have a 'body'.")
+    if at is not None and (parent is None or not 0 <= at <= (parent.duration or 0.0)):
+        raise MessageError("'at' must be a moment (in seconds) within the parent message.")
     message_id = new_id()
     message = Message(
         id=message_id,
@@ -56,13 +71,21 @@ async def new_message(
         status=MessageStatus.ready if kind is MessageKind.text else MessageStatus.uploading,
         thread_id=parent.thread_id if parent else message_id,
         parent_id=parent.id if parent else None,
+        at=at,
         title=title.strip(),
         body=body,
         language=language,
     )
-    link = ShareLink(token=new_share_token(), message_id=message_id, created_by=author_id)
-    session.add_all([message, link])
+    session.add(message)
+    link = None
+    if parent is None:
+        link = await threads.start_thread(session, message_id, author_id)
+    else:
+        if not guest:
+            await threads.join(session, parent.thread_id, author_id, MemberRole.member, None)
+        await threads.touch(session, parent.thread_id)
     await session.flush()
+    events.emit(session, message.thread_id, "message", message.id)
     if kind is MessageKind.text:
         await search.replace_entries(session, message.id, [(0.0, f"{title}\n{body}")], language)
     return message, link
@@ -78,4 +101,19 @@ async def delete_message(session: AsyncSession, storage: Storage, message: Messa
     await storage.delete_prefix(f"renditions/{message.id}/")
     await session.execute(delete(Rendition).where(Rendition.message_id == message.id))
     await search.remove_entries(session, message.id)
+    events.emit(session, message.thread_id, "deleted", message.id)
+    successor = await session.scalar(
+        select(Message.id)
+        .where(Message.thread_id == message.thread_id, Message.id != message.id)
+        .order_by(Message.created_at, Message.id)
+        .limit(1)
+    )
+    if successor is None:
+        # A thread ends with its last message; its links and memberships go with it.
+        await session.execute(delete(Thread).where(Thread.id == message.thread_id))
+    else:
+        # Links that opened at this message open at the thread's first message instead.
+        await session.execute(
+            update(ShareLink).where(ShareLink.message_id == message.id).values(message_id=successor)
+        )
     await session.delete(message)

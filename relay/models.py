@@ -91,6 +91,17 @@ class TranscriptStatus(enum.StrEnum):
     unavailable = "unavailable"  # no sound, or no model configured
 
 
+class LinkRights(enum.StrEnum):
+    view = "view"  # watch and listen
+    reply = "reply"  # and reply (guests give a display name first)
+
+
+class MemberRole(enum.StrEnum):
+    owner = "owner"  # started the thread
+    member = "member"  # may reply and share
+    viewer = "viewer"  # came in through a view-only link
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -133,6 +144,8 @@ class Message(Base):
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
     status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
     thread_id: Mapped[str] = mapped_column(String(32), index=True)
+    # The moment (seconds) of the parent message this reply points at.
+    at: Mapped[float | None] = mapped_column(Float, nullable=True)
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True
     )
@@ -172,14 +185,47 @@ class Rendition(Base):
     message: Mapped[Message] = relationship(back_populates="renditions", lazy="raise")
 
 
+class Thread(Base):
+    __tablename__ = "threads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the first message's id
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ThreadMember(Base):
+    """Who takes part in a thread. A membership that came through a link lasts as long as the
+    link does (`via_link`); posting in the thread makes it permanent."""
+
+    __tablename__ = "thread_members"
+
+    thread_id: Mapped[str] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole))
+    via_link: Mapped[str | None] = mapped_column(
+        ForeignKey("share_links.token", ondelete="CASCADE"), nullable=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ShareLink(Base):
     __tablename__ = "share_links"
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    # The message the link opens at (its preview shows this message).
     message_id: Mapped[str] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    rights: Mapped[LinkRights] = mapped_column(_enum(LinkRights), default=LinkRights.reply)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    passcode_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -253,3 +299,59 @@ class Segment(Base):
     text: Mapped[str] = mapped_column(Text)  # what people see: the author's correction if any
     machine_text: Mapped[str] = mapped_column(Text)  # what the model heard
     words: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[start, end, word], ...]
+
+
+class Guest(Base):
+    """A display name without an account, bound to the reply link it came through."""
+
+    __tablename__ = "guests"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_token: Mapped[str] = mapped_column(
+        ForeignKey("share_links.token", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Listen(Base):
+    """How far one listener has played one message."""
+
+    __tablename__ = "listens"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[float] = mapped_column(Float, default=0.0)  # furthest second reached
+    heard: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Reaction(Base):
+    __tablename__ = "reactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(32))
+    at: Mapped[float | None] = mapped_column(Float, nullable=True)  # a moment in the message
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """A change in a thread, for live updates: every relay process polls this table, so an
+    event reaches listeners connected to any instance."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    thread_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

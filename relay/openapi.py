@@ -7,20 +7,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from relay.openapi_threads import (
+    LINK_SECURITY_SCHEMES,
+    THREAD_PATHS,
+    THREAD_SCHEMAS,
+    behind_link,
+)
+from relay.openapi_threads import errors as _errors
+from relay.openapi_threads import json_content as _json
+
 TUS_HEADERS = {"Tus-Resumable": {"schema": {"type": "string", "const": "1.0.0"}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
-        for c in codes
-    }
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 MESSAGE = {"$ref": "#/components/schemas/Message"}
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -205,10 +201,15 @@ PATHS: dict[str, Any] = {
         "delete": {
             "summary": "tus termination",
             "parameters": TUS_IN,
-            "responses": {"204": {"description": "terminated"}, **_errors(401, 404, 409, 410, 423)},
+            "responses": {
+                "204": {"description": "terminated"},
+                **_errors(401, 403, 404, 409, 410, 423),
+            },
         },
     },
+    **THREAD_PATHS,
 }
+PATHS["/s/{token}/uploads/{id}"] = behind_link(PATHS["/api/uploads/{id}"])
 
 COMPONENTS: dict[str, Any] = {
     "schemas": {
@@ -225,6 +226,16 @@ COMPONENTS: dict[str, Any] = {
                 "title": {"type": "string", "maxLength": 300},
                 "body": {"type": "string", "description": "text messages only"},
                 "parent_id": {"type": "string", "description": "reply to this message"},
+                "at": {
+                    "type": ["number", "null"],
+                    "minimum": 0,
+                    "description": "with parent_id: the moment (seconds into the parent) "
+                    "this reply answers",
+                },
+                "language": {
+                    "type": ["string", "null"],
+                    "description": "two-letter transcription language; null: detect",
+                },
             },
         },
         "Rendition": {
@@ -309,10 +320,12 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
+        **THREAD_SCHEMAS,
     },
     "securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"},
         "session": {"type": "apiKey", "in": "cookie", "name": "relay_session"},
+        **LINK_SECURITY_SCHEMES,
     },
 }
 

@@ -135,8 +135,11 @@ def wants_html(request: Request) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/media/")):
         return False
+    if path.startswith("/oembed"):
+        return False
     parts = path.split("/")
-    if len(parts) >= 4 and parts[1] == "s" and parts[3] in ("media", "status", "transcript"):
+    # Below a share link only the passcode form is a page; the rest is JSON and media.
+    if len(parts) >= 4 and parts[1] == "s" and parts[3] != "unlock":
         return False
     return "text/html" in request.headers.get("accept", "")
 

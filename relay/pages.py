@@ -6,21 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, api_messages, auth, i18n
+from relay import access, api_messages, auth, i18n, inbox, link_auth
 from relay.errors import Forbidden, RelayError
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
-from relay.models import Message, User
+from relay.models import Message
 from relay.page_render import here, page, protect, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
-LIST_LIMIT = 200
 MAX_FIELD = 1024
 
 
@@ -32,7 +30,6 @@ def routes() -> list[Route]:
         Route("/logout", page(logout), methods=["POST"]),
         Route("/m/{id}", page(message_page), methods=["GET"]),
         Route("/record", page(record_page), methods=["GET"]),
-        Route("/s/{token}", page(share_page), methods=["GET"]),
         Route("/s/{token}/status", share_status, methods=["GET"]),
     ]
 
@@ -136,24 +133,13 @@ async def logout(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
+    """The inbox: threads the user takes part in or was shared, newest activity first."""
     who = await principal(request)
     if who is None:
         return redirect(request, "/login")
     async with services(request).sessions.begin() as session:
-        messages = list(
-            await session.scalars(
-                select(Message)
-                .where(Message.author_id == who.user.id)
-                .order_by(Message.created_at.desc(), Message.id)
-                .limit(LIST_LIMIT)
-            )
-        )
-        tokens = await access.share_tokens(session, [m.id for m in messages])
-    items = [
-        {"message": m, "share_url": _share_url(request, tokens[m.id]) if m.id in tokens else None}
-        for m in messages
-    ]
-    return render(request, "home.html", {**_who(who), "items": items})
+        threads = await inbox.threads_of(session, who.user)
+    return render(request, "home.html", {**_who(who), "threads": threads})
 
 
 async def message_page(request: Request) -> Response:
@@ -207,26 +193,13 @@ async def record_page(request: Request) -> Response:
     return response
 
 
-async def share_page(request: Request) -> Response:
-    token = request.path_params["token"]
-    async with services(request).sessions.begin() as session:
-        _, message = await access.message_for_link(session, token)
-        author = await session.get(User, message.author_id)
-        renditions = await api_messages.load_renditions(session, message.id)
-    data = _link_json(request, token, message, renditions)
-    context = {
-        "author": author.display_name if author else "",
-        **_player(data, f"/s/{token}/status"),
-    }
-    return render(request, "share.html", context)
-
-
 async def share_status(request: Request) -> Response:
     """The share page polls this while the message is being processed."""
     token = request.path_params["token"]
     try:
+        who = await link_auth.visitor(request)
         async with services(request).sessions.begin() as session:
-            _, message = await access.message_for_link(session, token)
+            message = await link_auth.opened_message(request, session, who)
             renditions = await api_messages.load_renditions(session, message.id)
     except RelayError as exc:
         body = {"error": exc.code, "detail": exc.detail}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import search
+from relay import events, search
 from relay.context import Services
 from relay.db import utcnow
 from relay.errors import BadRequest, NotFound
@@ -140,6 +140,8 @@ async def save_captions(services: Services, message: Message, segments: Sequence
                 message_id=message_id, name=CAPTIONS, storage_key=key, mime="text/vtt", bytes=size
             )
         )
+        # Announced once the captions exist, so a page that refetches finds all of it.
+        events.emit(session, message.thread_id, "transcript", message_id)
 
 
 def transcript_json(transcript: Transcript | None, segments: Sequence[Segment]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs
+from relay import events, jobs
 from relay.context import Services
 from relay.db import utcnow
 from relay.errors import Conflict, Gone, Locked, NotFound
@@ -192,6 +192,7 @@ async def finish(services: Services, upload_id: str) -> None:
         if upload is None or message is None or message.status is not MessageStatus.uploading:
             return
         message.status = MessageStatus.processing
+        events.emit(session, message.thread_id, "status", message.id)
         message.original_key = state.key
         message.original_type = upload.metadata_json.get("filetype", "")[:200]
         message.original_name = upload.metadata_json.get("filename", "")[:300]
@@ -238,4 +239,5 @@ async def sweep_expired(services: Services) -> int:
             if message is not None and message.status is MessageStatus.uploading and not others:
                 message.status = MessageStatus.failed
                 message.error = "The upload expired before it was finished."
+                events.emit(session, message.thread_id, "status", message.id)
     return len(expired)

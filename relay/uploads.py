@@ -9,9 +9,16 @@ from collections.abc import AsyncIterator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from relay import tus, upload_service
+from relay import link_auth, tus, upload_service
 from relay.context import Services
-from relay.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+from relay.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from relay.http import base_url, require_user, services
 from relay.messages import MessageError, kind_for_type, new_message, title_from_filename
 from relay.models import Message, MessageStatus, Upload
@@ -51,6 +58,19 @@ class Body:
                     refreshed = time.monotonic()
         except ClientDisconnect:
             return
+
+
+async def _owner(request: Request) -> str:
+    """Who may touch uploads here: the signed-in user, or behind /s/{token}/uploads the
+    guest (or member) replying through that live link."""
+    if "token" not in request.path_params:
+        return (await require_user(request)).user.id
+    who = await link_auth.visitor(request)
+    async with services(request).sessions.begin() as session:
+        seat = await link_auth.seat_for(request, session, request.path_params["token"], who)
+    if seat.user is None:
+        raise Unauthorized("Give your name on the link's page before uploading a reply.")
+    return seat.user.id
 
 
 def _headers(upload: Upload, **extra: str) -> dict[str, str]:
@@ -139,9 +159,9 @@ async def create(request: Request) -> Response:
 
 async def head(request: Request) -> Response:
     tus.check_version(request.headers)
-    who = await require_user(request)
+    owner = await _owner(request)
     async with services(request).sessions.begin() as session:
-        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+        upload = await upload_service.load(session, request.path_params["id"], owner)
     headers = _headers(upload, **{"Upload-Offset": str(upload.offset)})
     if upload.length is None:
         headers["Upload-Defer-Length"] = "1"
@@ -154,12 +174,12 @@ async def head(request: Request) -> Response:
 
 async def patch(request: Request) -> Response:
     tus.check_version(request.headers)
-    who = await require_user(request)
+    owner = await _owner(request)
     svc = services(request)
     if request.headers.get("content-type") != tus.CONTENT_TYPE:
         raise UnsupportedMediaType(f"A PATCH body must have 'Content-Type: {tus.CONTENT_TYPE}'.")
     async with svc.sessions.begin() as session:
-        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+        upload = await upload_service.load(session, request.path_params["id"], owner)
     offset = tus.parse_size(request.headers.get("upload-offset"), "Upload-Offset")
     if offset is None:
         raise BadRequest("A PATCH needs an Upload-Offset header.")
@@ -213,9 +233,9 @@ async def _receive(request: Request, svc: Services, upload: Upload, length: int 
 
 async def terminate(request: Request) -> Response:
     tus.check_version(request.headers)
-    who = await require_user(request)
+    owner = await _owner(request)
     svc = services(request)
     async with svc.sessions.begin() as session:
-        upload = await upload_service.load(session, request.path_params["id"], who.user.id)
+        upload = await upload_service.load(session, request.path_params["id"], owner)
     await upload_service.terminate(svc, upload)
     return Response(status_code=204, headers=tus.base_headers())

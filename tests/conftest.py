@@ -38,7 +38,8 @@ PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.
 STACKS = ["embedded", "scaled"]
 TABLES = (
     "search_index, transcript_segments, transcripts, jobs, renditions, share_links, uploads, "
-    "messages, sessions, api_tokens, users"
+    "messages, sessions, api_tokens, users, threads, thread_members, guests, listens, "
+    "reactions, events"
 )
 
 

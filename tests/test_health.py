@@ -112,21 +112,29 @@ async def test_app_with_unreachable_s3_refuses_to_start(tmp_path: Path) -> None:
 # -- OpenAPI ---------------------------------------------------------------------------
 
 
+LINK = "/s/{token}/"
+
+
+def is_json_path(path: str) -> bool:
+    """Under /api/ (except the document), the probes, oEmbed, and the API behind a share link:
+    not its HTML page /s/{token}, its passcode form or its media (bytes, like /media/)."""
+    if path.startswith(LINK):
+        return not path.startswith(LINK + "media/") and path != LINK + "unlock"
+    if path == "/api/openapi.json":
+        return False
+    return path.startswith("/api/") or path in ("/healthz", "/readyz", "/oembed")
+
+
 def json_routes() -> set[tuple[str, str]]:
-    """(path, method) of every JSON route: under /api/ (except the document), and probes."""
+    """(path, method) of every JSON route."""
     found: set[tuple[str, str]] = set()
     for route in routes():
-        if not isinstance(route, Route):
-            continue
-        path = route.path
-        if path == "/api/openapi.json":
-            continue
-        if not (path.startswith("/api/") or path in ("/healthz", "/readyz")):
+        if not isinstance(route, Route) or not is_json_path(route.path):
             continue
         methods = set(route.methods or ())
         if "GET" in methods:
             methods.discard("HEAD")  # Starlette adds HEAD to every GET route
-        found |= {(path, method.lower()) for method in methods}
+        found |= {(route.path, method.lower()) for method in methods}
     return found
 
 
@@ -181,6 +189,10 @@ async def test_openapi_documents_every_json_route_and_method(world: World) -> No
     document = (await world.client.get("/api/openapi.json")).json()
     expected = json_routes()
     assert ("/api/messages", "post") in expected and ("/api/uploads/{id}", "patch") in expected
+    assert {("/s/{token}/thread", "get"), ("/s/{token}/uploads/{id}", "head")} <= expected
+    assert ("/oembed", "get") in expected
+    assert not {path for path, _ in expected if path.startswith(("/s/{token}/media/", "/media/"))}
+    assert not {("/s/{token}", "get"), ("/s/{token}/unlock", "post")} & expected
     missing = expected - documented(document)
     extra = documented(document) - expected
     assert not missing, f"routes without documentation: {sorted(missing)}"

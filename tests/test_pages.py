@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from starlette.requests import Request
 
 from relay import page_render, pages
 from relay.db import utcnow
-from relay.models import MessageStatus
+from relay.models import MessageStatus, Thread
 from relay.settings import S3Settings, Settings
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message, sign_in
@@ -86,22 +87,26 @@ async def test_home_anonymous_redirects_to_login(world: World) -> None:
     assert response.headers["location"] == "/login"
 
 
-async def test_home_lists_own_messages_newest_first(world: World) -> None:
+async def test_home_is_the_inbox_newest_activity_first(world: World) -> None:
     first = await create_message(world, "First note")
     second = await create_message(world, "")
     other = await world.client.post(
         "/api/messages", json={"kind": "video", "title": "Not yours"}, headers=world.other.headers
     )
     assert other.status_code == 201
-    await set_message(world, first["id"], created_at=utcnow() - timedelta(minutes=5))
+    async with world.services.sessions.begin() as session:
+        await session.execute(
+            update(Thread)
+            .where(Thread.id == first["thread_id"])
+            .values(last_activity_at=utcnow() - timedelta(minutes=5))
+        )
     async with sign_in(world, world.author) as client:
         response = await client.get("/", headers=HTML)
     assert response.status_code == 200
     text = response.text
     assert "Not yours" not in text
-    assert text.index(f"/m/{second['id']}") < text.index(f"/m/{first['id']}")
-    assert "Untitled voice message" in text
-    assert first["share_url"] in text and second["share_url"] in text
+    assert text.index(f"/t/{second['thread_id']}") < text.index(f"/t/{first['thread_id']}")
+    assert "First note" in text and "Untitled thread" in text
     assert_page_headers(response, world.services.settings, share=False)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs
+from relay import events, jobs
 from relay.context import Services
 from relay.models import (
     Message,
@@ -97,6 +97,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         )
         current.steps = {**current.steps, "store": {"state": "done"}}
         current.status = MessageStatus.ready
+        events.emit(session, current.thread_id, "status", current.id)
         await queue_transcription(session, current, has_sound=any(f.name == "audio" for f in files))
         current.duration = main.duration
         current.error = None
@@ -123,6 +124,7 @@ async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -
     if message is not None and message.status is MessageStatus.processing:
         message.status = MessageStatus.failed
         message.error = reason
+        events.emit(session, message.thread_id, "status", message.id)
         message.steps = {
             name: {"state": "failed", "reason": reason} if step["state"] == "running" else step
             for name, step in message.steps.items()

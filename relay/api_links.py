@@ -1,0 +1,220 @@
+"""JSON API behind a share link: the thread, a guest's display name, replies, listening,
+reactions, transcripts. Every call re-checks that the link is live (and unlocked)."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from relay import access, api_threads, auth, live
+from relay.access import Seat
+from relay.api_messages import create_upload, message_kind, moment, text_field
+from relay.api_transcripts import transcript_body
+from relay.errors import BadRequest, Forbidden, RelayError
+from relay.http import base_url, json_body, services
+from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
+from relay.messages import MessageError, delete_message, new_message
+from relay.models import Guest, Message, MessageKind, User, new_id
+from relay.thread_view import Urls, thread_document
+
+MAX_NAME = 60
+
+
+def link_urls(request: Request, token: str, guest: str | None) -> Urls:
+    base = f"/s/{token}"
+    url = f"{base_url(request)}{base}"
+    return Urls(
+        self=f"{base}/thread",
+        events=f"{base}/events",
+        messages=f"{base}/messages",
+        guest=guest,
+        links=None,
+        message=lambda mid: f"{base}/messages/{mid}",
+        media=lambda mid: f"{base}/media/{mid}",
+        share=lambda mid: url,
+    )
+
+
+async def link_document(
+    request: Request, session: AsyncSession, seat: Seat, who: Visitor
+) -> dict[str, Any]:
+    assert seat.link is not None
+    token = seat.link.token
+    guest_url = f"/s/{token}/guest" if seat.can_reply_with_name else None
+    csrf = who.csrf if seat.user is not None else None
+    return await thread_document(session, seat, link_urls(request, token, guest_url), csrf=csrf)
+
+
+async def thread(request: Request) -> Response:
+    who = await visitor(request)
+    async with services(request).sessions.begin() as session:
+        seat = await seat_for(request, session, request.path_params["token"], who)
+        body = await link_document(request, session, seat, who)
+    return JSONResponse(body)
+
+
+async def events(request: Request) -> Response:
+    """Live updates through a link: they stop when the link is revoked or expires."""
+    who = await visitor(request)
+    svc = services(request)
+    token = request.path_params["token"]
+    async with svc.sessions.begin() as session:
+        seat = await seat_for(request, session, token, who)
+
+    async def still_allowed() -> bool:
+        try:
+            async with svc.sessions.begin() as session:
+                await seat_for(request, session, token, who)
+        except RelayError:
+            return False
+        return True
+
+    assert svc.hub is not None
+    return await live.sse_response(request, svc.hub, {seat.thread.id}, still_allowed=still_allowed)
+
+
+def display_name(value: object) -> str:
+    """A name people read next to a reply: printable, trimmed, 1 to 60 characters."""
+    if not isinstance(value, str):
+        raise BadRequest("'name' must be a string.")
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= MAX_NAME:
+        raise BadRequest(f"'name' must have 1 to {MAX_NAME} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in name):
+        raise BadRequest("'name' may not contain control characters.")
+    return name
+
+
+async def become_guest(request: Request) -> Response:
+    """Give a display name on a reply link: a guest identity bound to this link only."""
+    token = request.path_params["token"]
+    data = await json_body(request)  # JSON only: a cross-site form cannot send it
+    name = display_name(data.get("name"))
+    async with services(request).sessions.begin() as session:
+        seat = await seat_for(request, session, token, Visitor(None, None))
+        if not seat.can_reply_with_name:
+            raise Forbidden("This link lets you watch, not reply.")
+        user_id = new_id()
+        user = User(
+            id=user_id,
+            email=f"guest-{user_id}@guests.invalid",
+            display_name=name,
+            password_hash="!",  # never a valid argon2 hash: a guest cannot sign in
+        )
+        session.add(user)
+        await session.flush()
+        session.add(Guest(user_id=user_id, link_token=token))
+        cookie, csrf = await auth.start_session(session, user, GUEST_DAYS)
+    response = JSONResponse({"id": user_id, "name": name, "csrf": csrf}, status_code=201)
+    set_link_cookie(request, response, token, GUEST_COOKIE, cookie)
+    return response
+
+
+async def _seat_and_message(
+    request: Request, session: AsyncSession, who: Visitor
+) -> tuple[Seat, Message]:
+    seat = await seat_for(request, session, request.path_params["token"], who)
+    message = await access.message_in_thread(session, seat, request.path_params["id"])
+    return seat, message
+
+
+async def reply(request: Request) -> Response:
+    who = await visitor(request)
+    data = await json_body(request)
+    kind = message_kind(data.get("kind"))
+    svc = services(request)
+    token = request.path_params["token"]
+    async with svc.sessions.begin() as session:
+        seat = await seat_for(request, session, token, who)
+        access.require_reply(seat)
+        assert seat.user is not None
+        parent_id = data.get("parent_id")
+        if parent_id is None:
+            parent = await session.scalar(
+                select(Message)
+                .where(Message.thread_id == seat.thread.id)
+                .order_by(Message.created_at.desc(), Message.id)
+                .limit(1)
+            )
+        elif isinstance(parent_id, str):
+            parent = await access.message_in_thread(session, seat, parent_id)
+        else:
+            raise BadRequest("'parent_id' must be a message id.")
+        if parent is None:
+            raise BadRequest("This thread has no message to reply to.")
+        is_guest = await session.get(Guest, seat.user.id) is not None
+        try:
+            message, _ = await new_message(
+                session,
+                seat.user.id,
+                kind,
+                title=text_field(data, "title"),
+                body=text_field(data, "body"),
+                parent=parent,
+                at=moment(data.get("at")),
+                guest=is_guest,
+            )
+        except MessageError as exc:
+            raise BadRequest(str(exc)) from None
+        user_id = seat.user.id
+    upload_url = None
+    if kind is not MessageKind.text:
+        upload_id = await create_upload(svc, message.id, user_id)
+        upload_url = f"{base_url(request)}/s/{token}/uploads/{upload_id}"
+    async with svc.sessions.begin() as session:
+        seat = await seat_for(request, session, token, who)
+        document = await link_document(request, session, seat, who)
+    body = next(m for m in document["messages"] if m["id"] == message.id)
+    if upload_url:
+        body |= {"upload_url": upload_url, "upload_offset": 0}
+    return JSONResponse(body, status_code=201)
+
+
+async def remove(request: Request) -> Response:
+    who = await visitor(request)
+    svc = services(request)
+    async with svc.sessions.begin() as session:
+        seat, message = await _seat_and_message(request, session, who)
+        if seat.user is None or not access.can_change(seat.user, message):
+            raise Forbidden("Only the author can delete a message.")
+        await delete_message(session, svc.storage, message)
+    return Response(status_code=204)
+
+
+async def listen(request: Request) -> Response:
+    who = await visitor(request)
+    data = await json_body(request)
+    async with services(request).sessions.begin() as session:
+        seat, message = await _seat_and_message(request, session, who)
+        body = await api_threads.save_listen(session, seat, message, data)
+    return JSONResponse(body)
+
+
+async def react(request: Request) -> Response:
+    who = await visitor(request)
+    data = await json_body(request)
+    async with services(request).sessions.begin() as session:
+        seat, message = await _seat_and_message(request, session, who)
+        body = await api_threads.save_reaction(session, seat, message, data)
+    return JSONResponse(body, status_code=201)
+
+
+async def unreact(request: Request) -> Response:
+    who = await visitor(request)
+    async with services(request).sessions.begin() as session:
+        seat, message = await _seat_and_message(request, session, who)
+        await api_threads.drop_reaction(session, seat, message, request.path_params["reaction"])
+    return Response(status_code=204)
+
+
+async def transcript(request: Request) -> Response:
+    who = await visitor(request)
+    async with services(request).sessions.begin() as session:
+        _, message = await _seat_and_message(request, session, who)
+        body = await transcript_body(session, message.id)
+    return JSONResponse(body)

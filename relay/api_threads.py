@@ -1,0 +1,284 @@
+"""JSON API for members: the inbox, a thread, its share links, listening state, reactions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from relay import access, auth, inbox, live, reactions, threads
+from relay.access import Seat
+from relay.db import utcnow
+from relay.errors import BadRequest, Forbidden, NotFound
+from relay.http import base_url, json_body, require_user, services
+from relay.models import LinkRights, Message, Reaction, ShareLink
+from relay.reactions import ReactionError
+from relay.thread_view import Urls, is_heard, thread_document
+
+MAX_LINK_DAYS = 366
+MAX_LINKS = 50
+
+
+def member_urls(request: Request, thread_id: str, tokens: dict[str, str]) -> Urls:
+    origin = base_url(request)
+    return Urls(
+        self=f"/api/threads/{thread_id}",
+        events=f"/api/threads/{thread_id}/events",
+        messages="/api/messages",
+        guest=None,
+        links=f"/api/threads/{thread_id}/links",
+        message=lambda mid: f"/api/messages/{mid}",
+        media=lambda mid: f"/media/{mid}",
+        share=lambda mid: f"{origin}/s/{tokens[mid]}" if mid in tokens else None,
+    )
+
+
+async def member_document(request: Request, session: AsyncSession, seat: Seat) -> dict[str, Any]:
+    ids = list(await session.scalars(select(Message.id).where(Message.thread_id == seat.thread.id)))
+    tokens = await access.share_tokens(session, ids)
+    who = await require_user(request)
+    urls = member_urls(request, seat.thread.id, tokens)
+    return await thread_document(session, seat, urls, csrf=who.csrf_token)
+
+
+async def list_threads(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        items = await inbox.threads_of(session, who.user)
+    return JSONResponse({"threads": items})
+
+
+async def thread_detail(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        seat = await access.thread_for_user(session, who.user, request.path_params["id"])
+        body = await member_document(request, session, seat)
+    return JSONResponse(body)
+
+
+async def thread_events(request: Request) -> Response:
+    """Live updates of one thread (server-sent events); the stream ends when access does."""
+    who = await require_user(request)
+    svc = services(request)
+    thread_id = request.path_params["id"]
+    async with svc.sessions.begin() as session:
+        await access.thread_for_user(session, who.user, thread_id)
+
+    async def still_allowed() -> bool:
+        try:
+            async with svc.sessions.begin() as session:
+                await access.thread_for_user(session, who.user, thread_id)
+        except NotFound:
+            return False
+        return True
+
+    assert svc.hub is not None
+    return await live.sse_response(request, svc.hub, {thread_id}, still_allowed=still_allowed)
+
+
+# -- share links -------------------------------------------------------------------------
+
+
+def link_json(request: Request, link: ShareLink) -> dict[str, Any]:
+    return {
+        "token": link.token,
+        "url": f"{base_url(request)}/s/{link.token}",
+        "rights": link.rights.value,
+        "label": link.label,
+        "passcode": link.passcode_hash is not None,
+        "message_id": link.message_id,
+        "created_by": link.created_by,
+        "created_at": link.created_at.isoformat(),
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
+        "live": access.link_is_live(link),
+    }
+
+
+async def list_links(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        seat = await access.thread_for_user(session, who.user, request.path_params["id"])
+        if not seat.can_share and not who.user.is_admin:
+            raise Forbidden("Only members who may share this thread can see its links.")
+        links = await session.scalars(
+            select(ShareLink)
+            .where(ShareLink.thread_id == seat.thread.id)
+            .order_by(ShareLink.created_at, ShareLink.token)
+        )
+        body = [link_json(request, link) for link in links]
+    return JSONResponse({"links": body})
+
+
+def _rights(value: object) -> LinkRights:
+    try:
+        return LinkRights(value if value is not None else "reply")
+    except ValueError:
+        raise BadRequest("'rights' must be 'view' or 'reply'.") from None
+
+
+def _expiry(data: dict[str, Any]) -> datetime | None:
+    """`expires_in` seconds from now (1 minute to a year), or none."""
+    value = data.get("expires_in")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest("'expires_in' must be a number of seconds.")
+    if not 60 <= value <= MAX_LINK_DAYS * 86400:
+        raise BadRequest(f"'expires_in' must lie between 60 seconds and {MAX_LINK_DAYS} days.")
+    return utcnow() + timedelta(seconds=value)
+
+
+async def create_link(request: Request) -> Response:
+    who = await require_user(request)
+    data = await json_body(request)
+    rights, expires_at = _rights(data.get("rights")), _expiry(data)
+    label, passcode = data.get("label", ""), data.get("passcode")
+    if not isinstance(label, str) or len(label) > threads.MAX_LABEL:
+        raise BadRequest(f"'label' must be a string of at most {threads.MAX_LABEL} characters.")
+    if passcode is not None and not isinstance(passcode, str):
+        raise BadRequest("'passcode' must be a string.")
+    try:
+        passcode_hash = await auth.hash_passcode(passcode) if passcode else None
+    except auth.AccountError as exc:
+        raise BadRequest(f"The {exc}.") from None
+    message_id = data.get("message_id")
+    async with services(request).sessions.begin() as session:
+        seat = await access.thread_for_user(session, who.user, request.path_params["id"])
+        if not seat.can_share:
+            raise Forbidden("You can see this thread but not share it.")
+        if message_id is not None:
+            if not isinstance(message_id, str):
+                raise BadRequest("'message_id' must be a message id.")
+            opens_at = await access.message_in_thread(session, seat, message_id)
+        else:
+            opens_at = await session.scalar(
+                select(Message)
+                .where(Message.thread_id == seat.thread.id)
+                .order_by(Message.created_at, Message.id)
+                .limit(1)
+            )
+            if opens_at is None:
+                raise NotFound("No such thread.")
+        count = await session.scalar(
+            select(ShareLink.token).where(ShareLink.thread_id == seat.thread.id).offset(MAX_LINKS)
+        )
+        if count is not None:
+            raise BadRequest(f"A thread may have at most {MAX_LINKS} links; revoke old ones.")
+        link = threads.new_link(
+            session,
+            seat.thread,
+            message_id=opens_at.id,
+            created_by=who.user.id,
+            rights=rights,
+            expires_at=expires_at,
+            passcode_hash=passcode_hash,
+            label=label.strip(),
+        )
+        await session.flush()
+        body = link_json(request, link)
+    return JSONResponse(body, status_code=201)
+
+
+async def revoke_link(request: Request) -> Response:
+    """Revoking keeps the row, so the link answers 410 rather than 404 afterwards."""
+    who = await require_user(request)
+    token = request.path_params["token"]
+    async with services(request).sessions.begin() as session:
+        link = await session.get(ShareLink, token) if len(token) <= 64 else None
+        if link is None:
+            raise NotFound("No such link.")
+        try:
+            seat = await access.thread_for_user(session, who.user, link.thread_id)
+        except NotFound:
+            raise NotFound("No such link.") from None
+        allowed = who.user.is_admin or link.created_by == who.user.id
+        if not allowed and seat.thread.owner_id != who.user.id:
+            raise Forbidden("Only the thread's owner or the link's creator can revoke it.")
+        threads.revoke(session, link)
+    return Response(status_code=204)
+
+
+# -- listening state and reactions ---------------------------------------------------------
+
+
+async def save_listen(
+    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
+) -> dict[str, Any]:
+    if seat.user is None:
+        raise Forbidden("Give your name first, so your listening can be remembered.")
+    try:
+        position = reactions.check_moment(data.get("position", 0), message, "position") or 0.0
+    except ReactionError as exc:
+        raise BadRequest(str(exc)) from None
+    heard = data.get("heard", False)
+    if not isinstance(heard, bool):
+        raise BadRequest("'heard' must be true or false.")
+    listen = await reactions.record_listen(
+        session, message, seat.user.id, position, heard or is_heard(position, message.duration)
+    )
+    return {"message_id": message.id, "position": listen.position, "heard": listen.heard}
+
+
+async def save_reaction(
+    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
+) -> dict[str, Any]:
+    if not seat.can_reply:
+        raise Forbidden("You can watch this thread but not react in it.")
+    try:
+        emoji = reactions.check_emoji(data.get("emoji"))
+        at = reactions.check_moment(data.get("at"), message)
+    except ReactionError as exc:
+        raise BadRequest(str(exc)) from None
+    reaction = reactions.add_reaction(session, message, seat.user.id, emoji, at)
+    await session.flush()
+    return {"id": reaction.id, "message_id": message.id, "emoji": emoji, "at": at}
+
+
+async def drop_reaction(session: AsyncSession, seat: Seat, message: Message, raw_id: str) -> None:
+    reaction = await session.get(Reaction, int(raw_id)) if raw_id.isdigit() else None
+    if reaction is None or reaction.message_id != message.id:
+        raise NotFound("No such reaction.")
+    if seat.user is None or reaction.user_id != seat.user.id:
+        raise Forbidden("You can remove only your own reactions.")
+    await reactions.remove_reaction(session, message, reaction)
+
+
+async def listen(request: Request) -> Response:
+    who = await require_user(request)
+    data = await json_body(request)
+    async with services(request).sessions.begin() as session:
+        seat = await access.message_seat(session, who.user, request.path_params["id"])
+        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        body = await save_listen(session, _acting(seat), message, data)
+    return JSONResponse(body)
+
+
+async def react(request: Request) -> Response:
+    who = await require_user(request)
+    data = await json_body(request)
+    async with services(request).sessions.begin() as session:
+        seat = await access.message_seat(session, who.user, request.path_params["id"])
+        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        body = await save_reaction(session, _acting(seat), message, data)
+    return JSONResponse(body, status_code=201)
+
+
+async def unreact(request: Request) -> Response:
+    who = await require_user(request)
+    async with services(request).sessions.begin() as session:
+        seat = await access.message_seat(session, who.user, request.path_params["id"])
+        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        await drop_reaction(session, seat, message, request.path_params["reaction"])
+    return Response(status_code=204)
+
+
+def _acting(seat: Seat) -> Seat:
+    """Admins read threads they are not in, but leave no trace in them."""
+    if seat.role is None:
+        raise Forbidden("Admins can read this thread but not take part in it.")
+    return seat

@@ -1,0 +1,348 @@
+"""Live thread updates as server-sent events.
+
+Events travel through the `events` table, never process memory alone, so a listener on one
+relay process hears changes made on another: each process runs one `EventHub`, whose single
+poller reads new rows and hands each to the subscribers of its thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from relay.context import Services
+from relay.db import is_sqlite, utcnow
+from relay.errors import ServiceUnavailable
+from relay.models import Event
+
+log = logging.getLogger("relay.live")
+
+MAX_SUBSCRIBERS = 5000  # per process; each holds a connection and a small queue
+QUEUE_SIZE = 256  # events a slow listener may fall behind before it must resync
+BATCH = 1000  # rows per poll
+REPLAY_LIMIT = 500  # missed events replayed on reconnect; more than that means resync
+GAP_SECONDS = 30.0  # how long a skipped id may still turn up (see _Cursor)
+MAX_GAPS = 10_000
+HEARTBEAT_SECONDS = 15.0
+RECHECK_SECONDS = 30.0
+RESYNC = "resync"  # a made-up kind: events were lost, reload the thread
+CLOSED = "closed"  # a made-up kind: the hub stopped
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    id: int
+    thread_id: str | None
+    kind: str
+    message_id: str | None = None
+
+
+class HubFull(Exception):
+    """This process holds MAX_SUBSCRIBERS listeners already."""
+
+
+@dataclass
+class _Cursor:
+    """Which event ids the poller has read. PostgreSQL hands out an id at INSERT but shows
+    the row only at COMMIT, so a smaller id may appear after a larger one: ids skipped over
+    are asked for again until GAP_SECONDS pass (a rolled-back insert never fills its gap)."""
+
+    last: int
+    gaps: dict[int, float] = field(default_factory=dict)  # missing id -> when first missed
+
+    def advance(self, ids: Iterable[int], now: float) -> None:
+        ids = sorted(ids)
+        for id_ in ids:
+            self.gaps.pop(id_, None)
+        fresh = [id_ for id_ in ids if id_ > self.last]
+        if fresh:
+            missing = set(range(self.last + 1, fresh[-1])) - set(fresh)
+            if len(self.gaps) + len(missing) <= MAX_GAPS:
+                self.gaps.update(dict.fromkeys(missing, now))
+            self.last = fresh[-1]
+        for id_, since in list(self.gaps.items()):
+            if now - since > GAP_SECONDS:
+                del self.gaps[id_]
+
+
+class Subscription:
+    """The events of some threads: replayed ones first, then live ones from a bounded queue.
+    Iterate it or call `get`; close it when done."""
+
+    def __init__(self, hub: EventHub, thread_ids: frozenset[str]) -> None:
+        self.thread_ids = thread_ids
+        self.closed = False
+        self._hub = hub
+        self._queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
+        self._backlog: deque[LiveEvent] = deque()
+        self._replayed: set[int] = set()
+        self._floor = 0  # the client has live events up to here (or reloads them)
+
+    def offer(self, event: LiveEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Dropping everything but one resync keeps memory flat; its id lets the client
+            # resume after the events it will reload anyway.
+            self._replace(LiveEvent(event.id, None, RESYNC))
+
+    def _replace(self, event: LiveEvent) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(event)
+
+    def _replay(self, after_id: int, events: list[LiveEvent]) -> None:
+        # The subscription was live before the replay query ran, so an event may come both
+        # ways, or be one the client had already; the live copy is dropped.
+        self._backlog.extend(events)
+        self._replayed = {event.id for event in events if event.kind != RESYNC}
+        resynced = [event.id for event in events if event.kind == RESYNC]
+        self._floor = max([after_id, *resynced])
+
+    def _is_replayed(self, event: LiveEvent) -> bool:
+        return event.id in self._replayed or event.id <= self._floor
+
+    async def get(self, wait: float | None = None) -> LiveEvent | None:
+        """The next event, or None after `wait` seconds without one."""
+        if self._backlog:
+            return self._backlog.popleft()
+        try:
+            async with asyncio.timeout(wait):
+                while self._is_replayed(event := await self._queue.get()):
+                    pass
+                return event
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self._hub._remove(self)
+
+    def __aiter__(self) -> AsyncIterator[LiveEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[LiveEvent]:
+        while (event := await self.get()) is not None and event.kind != CLOSED:
+            yield event
+
+
+class EventHub:
+    """One per process: one poller task reads new events and fans them out by thread."""
+
+    def __init__(self, engine: AsyncEngine, *, poll_seconds: float = 0.2) -> None:
+        self.poll_seconds = poll_seconds
+        self._engine = _reader(engine)
+        self._owns_engine = self._engine is not engine
+        self._by_thread: dict[str, set[Subscription]] = {}
+        self._count = 0
+        self._cursor = _Cursor(last=0)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def subscribers(self) -> int:
+        return self._count
+
+    async def start(self) -> None:
+        async with self._engine.connect() as conn:
+            self._cursor.last = (await conn.scalar(select(func.max(Event.id)))) or 0
+        self._task = asyncio.create_task(self._run(), name="relay-event-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for subscriptions in list(self._by_thread.values()):
+            for subscription in subscriptions:
+                subscription._replace(LiveEvent(0, None, CLOSED))
+        if self._owns_engine:
+            await self._engine.dispose()
+
+    async def subscribe(self, thread_ids: set[str], after_id: int | None = None) -> Subscription:
+        """Events of these threads: those after `after_id` from the database, then live ones."""
+        if self._count >= MAX_SUBSCRIBERS:
+            raise HubFull
+        subscription = Subscription(self, frozenset(thread_ids))
+        for thread_id in subscription.thread_ids:
+            self._by_thread.setdefault(thread_id, set()).add(subscription)
+        self._count += 1
+        if after_id is not None:
+            try:
+                subscription._replay(after_id, await self.replay(thread_ids, after_id))
+            except BaseException:
+                subscription.close()
+                raise
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        if subscription.closed:
+            return
+        subscription.closed = True
+        for thread_id in subscription.thread_ids:
+            subscribers = self._by_thread.get(thread_id, set())
+            subscribers.discard(subscription)
+            if not subscribers:
+                self._by_thread.pop(thread_id, None)
+        self._count -= 1
+
+    async def replay(self, thread_ids: set[str], after_id: int) -> list[LiveEvent]:
+        """Events after `after_id`, oldest first; one resync event instead if too many."""
+        query = (
+            select(Event.id, Event.thread_id, Event.kind, Event.message_id)
+            .where(Event.thread_id.in_(thread_ids), Event.id > after_id)
+            .order_by(Event.id)
+            .limit(REPLAY_LIMIT + 1)
+        )
+        async with self._engine.connect() as conn:
+            events = [LiveEvent(*row) for row in await conn.execute(query)]
+            if len(events) <= REPLAY_LIMIT:
+                return events
+            newest = await conn.scalar(
+                select(func.max(Event.id)).where(Event.thread_id.in_(thread_ids))
+            )
+        return [LiveEvent(newest, None, RESYNC)]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                full = await self.poll()
+            except Exception:
+                log.exception("polling events failed; retrying")
+                full = False
+                await asyncio.sleep(max(self.poll_seconds, 2.0))
+            if not full:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def poll(self) -> bool:
+        """Deliver the events committed since the last poll; True if there may be more."""
+        cursor = self._cursor
+        condition = Event.id > cursor.last
+        if cursor.gaps:
+            condition = or_(condition, Event.id.in_(list(cursor.gaps)))
+        query = (
+            select(Event.id, Event.thread_id, Event.kind, Event.message_id)
+            .where(condition)
+            .order_by(Event.id)
+            .limit(BATCH)
+        )
+        async with self._engine.connect() as conn:
+            events = [LiveEvent(*row) for row in await conn.execute(query)]
+        cursor.advance((event.id for event in events), time.monotonic())
+        for event in events:
+            for subscription in self._by_thread.get(event.thread_id or "", ()):
+                subscription.offer(event)
+        return len(events) == BATCH
+
+
+def _reader(engine: AsyncEngine) -> AsyncEngine:
+    # relay.db starts every SQLite transaction with BEGIN IMMEDIATE, which takes the write
+    # lock: a poller on that engine would queue behind writers and block them five times a
+    # second. A plain engine reads a WAL database without any lock.
+    if not is_sqlite(str(engine.url)):
+        return engine
+    return create_async_engine(engine.url, connect_args={"timeout": 30})
+
+
+async def prune(services: Services, older_than: timedelta = timedelta(days=2)) -> int:
+    """Delete old events, always keeping the newest: SQLite would otherwise hand out its id
+    again and pollers, which ask only for larger ids, would miss the new rows."""
+    newest = select(func.max(Event.id)).scalar_subquery()
+    query = delete(Event).where(Event.created_at < utcnow() - older_than, Event.id < newest)
+    async with services.sessions.begin() as session:
+        result = await session.execute(query)
+    return result.rowcount or 0
+
+
+# Server-sent events ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)  # one event goes out to every listener of its thread
+def format_event(event: LiveEvent, *, with_id: bool = True) -> str:
+    data = {
+        "id": event.id,
+        "thread_id": event.thread_id,
+        "kind": event.kind,
+        "message_id": event.message_id,
+    }
+    head = f"id: {event.id}\n" if with_id else ""
+    return f"{head}event: {event.kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def last_event_id(request: Request) -> int | None:
+    """Last-Event-ID, or the `last_event_id` query parameter that EventSource polyfills send."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw)
+
+
+class _EventStream(StreamingResponse):
+    """Closes its subscription however the response ends (client gone, error, hub stop)."""
+
+    def __init__(self, content: AsyncIterator[str], subscription: Subscription) -> None:
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        super().__init__(content, headers=headers, media_type="text/event-stream")
+        self.subscription = subscription
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.subscription.close()
+
+
+async def sse_response(
+    request: Request,
+    hub: EventHub,
+    thread_ids: set[str],
+    *,
+    still_allowed: Callable[[], Awaitable[bool]],
+) -> Response:
+    """Stream the events of these threads; replays what a reconnecting client missed."""
+    after = last_event_id(request)
+    try:
+        subscription = await hub.subscribe(thread_ids, after)
+    except HubFull:
+        detail = "Too many live connections on this server; try again shortly."
+        body = {"error": ServiceUnavailable.code, "detail": detail}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    stream = _stream(subscription, after or 0, still_allowed)
+    return _EventStream(stream, subscription)
+
+
+async def _stream(
+    subscription: Subscription, after: int, still_allowed: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    yield "retry: 3000\n\n"
+    newest = after  # an `id:` line only moves forward, so Last-Event-ID never goes back
+    now = time.monotonic()
+    ping_at, check_at = now + HEARTBEAT_SECONDS, now + RECHECK_SECONDS
+    while True:
+        event = await subscription.get(max(0.0, min(ping_at, check_at) - time.monotonic()))
+        now = time.monotonic()
+        if event is not None and event.kind == CLOSED:
+            return
+        if (event is not None and event.kind == "link") or now >= check_at:
+            if not await still_allowed():
+                yield 'event: revoked\ndata: {"kind":"revoked"}\n\n'
+                return
+            check_at = now + RECHECK_SECONDS
+        if event is not None:
+            yield format_event(event, with_id=event.id > newest)
+            newest = max(newest, event.id)
+        elif now >= ping_at:
+            yield ": ping\n\n"
+        else:
+            continue
+        ping_at = now + HEARTBEAT_SECONDS

@@ -1,0 +1,639 @@
+"""The threads part of the OpenAPI document: the inbox, a thread and its live events, share
+links, listening and reactions, the JSON API behind a share link (no account needed) and
+oEmbed. `relay.openapi` merges these paths and schemas into the document it serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+        for c in codes
+    }
+
+
+def json_content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _in_path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+SECONDS = {"type": ["number", "null"], "minimum": 0}
+ID = _in_path("id", STRING, "a thread or message id")
+TOKEN = _in_path("token", {"type": "string", "minLength": 8, "maxLength": 64}, "share link token")
+REACTION = _in_path("reaction", {"type": "integer", "minimum": 0}, "reaction id")
+CSRF = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": False,
+    "schema": STRING,
+    "description": "required when a cookie (session or guest) authenticates the call: the "
+    "`csrf` of the thread document, or of POST /s/{token}/guest; a wrong one answers 403",
+}
+GONE = "410 for a revoked or expired link (or a deleted thread)"
+# Behind a link nothing is required; a passcode-protected link needs its unlock cookie, and a
+# guest (or a signed-in user) is who replies and reacts.
+LINK_SECURITY: list[dict[str, list[str]]] = [
+    {},
+    {"linkUnlock": []},
+    {"guest": []},
+    {"guest": [], "linkUnlock": []},
+    {"session": []},
+    {"bearer": []},
+]
+DELETED = {"204": {"description": "deleted"}}
+MESSAGE = ref("Message")
+THREAD_MESSAGE = ref("ThreadMessage")
+TRANSCRIPT = ref("Transcript")
+
+
+def _events(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": "Server-sent events. The stream opens with `retry: 3000`; each event has "
+        "an `id:`, an `event:` naming its kind and `data:` holding a LiveEvent as JSON. "
+        "`resync` means events were lost: reload the thread. A comment (`: ping`) comes every "
+        "15 s of silence. When access ends (link revoked or expired, membership gone) a last "
+        "`revoked` event is sent and the stream closes. A reconnecting client gets what it "
+        f"missed after Last-Event-ID (up to 500 events, else one `resync`). {GONE}.",
+        "parameters": [
+            {"name": "Last-Event-ID", "in": "header", "required": False, "schema": STRING},
+            {
+                "name": "last_event_id",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "the same, for EventSource polyfills that cannot set headers",
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "an endless text/event-stream (Cache-Control: no-store)",
+                "content": {
+                    "text/event-stream": {
+                        "schema": {"type": "string"},
+                        "x-event-data": ref("LiveEvent"),
+                    }
+                },
+            },
+            **errors(*codes),
+            "503": {
+                "description": "too many live connections on this process (Retry-After: 5)",
+                "content": {"application/json": {"schema": ERROR}},
+            },
+        },
+    }
+
+
+def _listen(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": "The furthest position is kept; reaching 90% of the duration (or "
+        "`heard: true`) marks the message heard for good.",
+        "parameters": [CSRF],
+        "requestBody": _body(ref("NewListen")),
+        "responses": {"200": json_content(ref("Listen")), **errors(*codes)},
+    }
+
+
+def _react(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [CSRF],
+        "requestBody": _body(ref("NewReaction")),
+        "responses": {"201": json_content(ref("Reaction"), "created"), **errors(*codes)},
+    }
+
+
+def _unreact(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    return {"summary": summary, "parameters": [CSRF], "responses": {**DELETED, **errors(*codes)}}
+
+
+def _link(operation: dict[str, Any]) -> dict[str, Any]:
+    return {"security": LINK_SECURITY, **operation}
+
+
+THREAD_PATHS: dict[str, Any] = {
+    "/api/threads": {
+        "get": {
+            "summary": "The inbox: threads the caller takes part in, newest activity first (100)",
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {"threads": {"type": "array", "items": ref("InboxItem")}},
+                    }
+                ),
+                **errors(401),
+            },
+        }
+    },
+    "/api/threads/{id}": {
+        "parameters": [ID],
+        "get": {
+            "summary": "The thread document: every message with listening state and reactions",
+            "responses": {"200": json_content(ref("Thread")), **errors(401, 404)},
+        },
+    },
+    "/api/threads/{id}/events": {
+        "parameters": [ID],
+        "get": _events("Live updates of the thread", (401, 404)),
+    },
+    "/api/threads/{id}/links": {
+        "parameters": [ID],
+        "get": {
+            "summary": "The thread's share links, live or not (owner, members and admins)",
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {"links": {"type": "array", "items": ref("Link")}},
+                    }
+                ),
+                **errors(401, 403, 404),
+            },
+        },
+        "post": {
+            "summary": "Create a share link (at most 50 per thread)",
+            "parameters": [CSRF],
+            "requestBody": _body(ref("NewLink")),
+            "responses": {
+                "201": json_content(ref("Link"), "created"),
+                **errors(400, 401, 403, 404, 413),
+            },
+        },
+    },
+    "/api/links/{token}": {
+        "parameters": [TOKEN],
+        "delete": {
+            "summary": "Revoke a link (thread owner, link creator or admin); it answers 410 after",
+            "parameters": [CSRF],
+            "responses": {"204": {"description": "revoked"}, **errors(401, 403, 404)},
+        },
+    },
+    "/api/messages/{id}/listen": {
+        "parameters": [ID],
+        "put": _listen("Report how far the caller listened", (400, 401, 403, 404, 413)),
+    },
+    "/api/messages/{id}/reactions": {
+        "parameters": [ID],
+        "post": _react("React with one emoji, optionally at a moment", (400, 401, 403, 404, 413)),
+    },
+    "/api/messages/{id}/reactions/{reaction}": {
+        "parameters": [ID, REACTION],
+        "delete": _unreact("Remove one of the caller's own reactions", (401, 403, 404)),
+    },
+    # -- behind a share link ----------------------------------------------------------------
+    "/s/{token}/status": {
+        "parameters": [TOKEN],
+        "get": _link(
+            {
+                "summary": "The message the link opens at (its page polls this while processing)",
+                "responses": {"200": json_content(MESSAGE), **errors(401, 404, 410)},
+            }
+        ),
+    },
+    "/s/{token}/transcript": {
+        "parameters": [TOKEN],
+        "get": _link(
+            {
+                "summary": "Transcript of the message the link opens at",
+                "responses": {"200": json_content(TRANSCRIPT), **errors(401, 404, 410)},
+            }
+        ),
+    },
+    "/s/{token}/thread": {
+        "parameters": [TOKEN],
+        "get": _link(
+            {
+                "summary": "The thread document through a link",
+                "description": f"401 `passcode_required` until the passcode is given; {GONE}.",
+                "responses": {"200": json_content(ref("Thread")), **errors(401, 404, 410)},
+            }
+        ),
+    },
+    "/s/{token}/events": {
+        "parameters": [TOKEN],
+        "get": _link(_events("Live updates through a link", (401, 404, 410))),
+    },
+    "/s/{token}/guest": {
+        "parameters": [TOKEN],
+        "post": {
+            "security": [{}, {"linkUnlock": []}],
+            "summary": "Give a display name on a reply link: a guest bound to this link only",
+            "description": "Sets the `relay_guest` cookie (path /s/{token}, 90 days). JSON only, "
+            "so a cross-site form cannot send it; 403 on a view-only link.",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 60}},
+                }
+            ),
+            "responses": {
+                "201": {
+                    **json_content(ref("Guest"), "created"),
+                    "headers": {"Set-Cookie": {"schema": STRING}},
+                },
+                **errors(400, 401, 403, 404, 410, 413),
+            },
+        },
+    },
+    "/s/{token}/messages": {
+        "parameters": [TOKEN],
+        "post": _link(
+            {
+                "summary": "Reply through a reply link; audio/video replies get a tus upload",
+                "description": "`upload_url` points below /s/{token}/uploads/. 403 on a "
+                "view-only link or without a name (guests call /s/{token}/guest first).",
+                "parameters": [CSRF],
+                "requestBody": _body(ref("NewLinkMessage")),
+                "responses": {
+                    "201": json_content(THREAD_MESSAGE, "created"),
+                    **errors(400, 401, 403, 404, 410, 413),
+                },
+            }
+        ),
+    },
+    "/s/{token}/messages/{id}": {
+        "parameters": [TOKEN, ID],
+        "delete": _link(
+            {
+                "summary": "Delete one's own message and all its media",
+                "parameters": [CSRF],
+                "responses": {**DELETED, **errors(401, 403, 404, 410)},
+            }
+        ),
+    },
+    "/s/{token}/messages/{id}/listen": {
+        "parameters": [TOKEN, ID],
+        "put": _link(
+            _listen("Report how far a guest or user listened", (400, 401, 403, 404, 410, 413))
+        ),
+    },
+    "/s/{token}/messages/{id}/reactions": {
+        "parameters": [TOKEN, ID],
+        "post": _link(_react("React through a reply link", (400, 401, 403, 404, 410, 413))),
+    },
+    "/s/{token}/messages/{id}/reactions/{reaction}": {
+        "parameters": [TOKEN, ID, REACTION],
+        "delete": _link(_unreact("Remove one's own reaction", (401, 403, 404, 410))),
+    },
+    "/s/{token}/messages/{id}/transcript": {
+        "parameters": [TOKEN, ID],
+        "get": _link(
+            {
+                "summary": "Transcript of a message in the link's thread",
+                "responses": {"200": json_content(TRANSCRIPT), **errors(401, 404, 410)},
+            }
+        ),
+    },
+    "/oembed": {
+        "get": {
+            "security": [],
+            "summary": "oEmbed 1.0 (type `link`) for a share link without a passcode",
+            "description": "404 for unknown, revoked or expired links and URLs that are not "
+            "share links of this site; 401 for protected links.",
+            "parameters": [
+                {
+                    "name": "url",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 2000},
+                    "description": "a share link, https://relay.example/s/{token}",
+                },
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "default": "json"},
+                    "description": "only `json`; anything else answers 501",
+                },
+            ],
+            "responses": {
+                "200": json_content(ref("OEmbed")),
+                **errors(400, 401, 404),
+                "501": json_content(
+                    {"type": "object", "properties": {"error": {"const": "not_implemented"}}},
+                    "format not supported",
+                ),
+            },
+        }
+    },
+}
+
+
+def behind_link(item: dict[str, Any]) -> dict[str, Any]:
+    """A tus path item as served below /s/{token}/uploads/ for replies through a link."""
+    scoped: dict[str, Any] = {"parameters": [TOKEN, *item.get("parameters", [])]}
+    for method, operation in item.items():
+        if method == "parameters":
+            continue
+        operation = {**operation, "summary": f"Behind a share link: {operation['summary']}"}
+        if operation.get("security") != []:
+            operation = {"security": LINK_SECURITY, **operation}
+            operation["responses"] = {**operation["responses"], **errors(401, 404, 410)}
+            if method != "head":
+                operation["responses"] |= errors(403)  # CSRF
+        scoped[method] = operation
+    return scoped
+
+
+PERSON = ref("Person")
+_PERSON_FIELDS = {
+    "id": {"type": ["string", "null"], "description": "null for a deleted user"},
+    "name": STRING,
+    "guest": {"type": "boolean", "description": "gave only a name on a link"},
+}
+
+THREAD_SCHEMAS: dict[str, Any] = {
+    "Person": {"type": "object", "properties": _PERSON_FIELDS},
+    "InboxItem": {
+        "type": "object",
+        "properties": {
+            "id": STRING,
+            "title": {"type": "string", "description": "the first message title, or empty"},
+            "url": {"type": "string", "description": "the thread's page, /t/{id}"},
+            "last_activity_at": {"type": "string", "format": "date-time"},
+            "messages": {"type": "integer"},
+            "unread": {"type": "integer", "description": "playable messages of others unheard"},
+            "waiting_on_you": {"type": "boolean"},
+            "latest": {
+                "type": ["object", "null"],
+                "properties": {
+                    "kind": {"enum": ["audio", "video", "text"]},
+                    "status": {"enum": ["uploading", "processing", "ready", "failed"]},
+                    "duration": {"type": ["number", "null"]},
+                    "author": STRING,
+                    "created_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+    },
+    "Thread": {
+        "type": "object",
+        "properties": {
+            "id": STRING,
+            "title": STRING,
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_activity_at": {"type": "string", "format": "date-time"},
+            "owner": PERSON,
+            "me": {
+                "type": "object",
+                "properties": {
+                    "id": NULLABLE_STRING,
+                    "name": NULLABLE_STRING,
+                    "role": {"enum": ["owner", "member", "viewer", "guest", "admin", "visitor"]},
+                    "can_reply": {"type": "boolean"},
+                    "can_share": {"type": "boolean"},
+                    "needs_name": {
+                        "type": "boolean",
+                        "description": "a reply link's visitor may reply after giving a name",
+                    },
+                },
+            },
+            "urls": {
+                "type": "object",
+                "description": "where this caller finds the thread's API (member or link URLs)",
+                "properties": {
+                    "self": STRING,
+                    "events": STRING,
+                    "messages": STRING,
+                    "guest": NULLABLE_STRING,
+                    "links": NULLABLE_STRING,
+                },
+            },
+            "csrf": {
+                "type": ["string", "null"],
+                "description": "X-CSRF-Token for changes made with a cookie",
+            },
+            "messages": {"type": "array", "items": THREAD_MESSAGE, "maxItems": 1000},
+            "waiting_on": {"type": "array", "items": PERSON},
+            "first_unheard": {"type": ["string", "null"], "description": "a message id"},
+        },
+    },
+    "ThreadMessage": {
+        "allOf": [
+            MESSAGE,
+            {
+                "type": "object",
+                "properties": {
+                    "at": {**SECONDS, "description": "seconds into the parent it answers"},
+                    "author": PERSON,
+                    "mine": {"type": "boolean"},
+                    "new": {"type": "boolean", "description": "playable and not heard yet"},
+                    "listen": {
+                        "type": ["object", "null"],
+                        "description": "the caller's own listening state",
+                        "properties": {
+                            "position": {"type": "number"},
+                            "heard": {"type": "boolean"},
+                        },
+                    },
+                    "seen_by": {
+                        "type": "array",
+                        "description": "who listened how far; filled for the author only",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                **_PERSON_FIELDS,
+                                "position": {"type": "number"},
+                                "heard": {"type": "boolean"},
+                            },
+                        },
+                    },
+                    "reactions": {"type": "array", "items": ref("ThreadReaction")},
+                    "urls": {
+                        "type": "object",
+                        "properties": {
+                            "listen": STRING,
+                            "reactions": STRING,
+                            "transcript": STRING,
+                            "delete": {
+                                "type": ["string", "null"],
+                                "description": "for the caller's own messages",
+                            },
+                        },
+                    },
+                },
+            },
+        ]
+    },
+    "ThreadReaction": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "emoji": STRING,
+            "at": SECONDS,
+            "user": PERSON,
+            "mine": {"type": "boolean"},
+        },
+    },
+    "NewLinkMessage": {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"enum": ["audio", "video", "text"]},
+            "title": {"type": "string", "maxLength": 300},
+            "body": {"type": "string", "maxLength": 20000, "description": "text messages only"},
+            "parent_id": {
+                "type": "string",
+                "description": "a message of the link's thread; by default its newest",
+            },
+            "at": {**SECONDS, "description": "seconds into the parent"},
+        },
+    },
+    "NewLink": {
+        "type": "object",
+        "properties": {
+            "rights": {"enum": ["view", "reply"], "default": "reply"},
+            "expires_in": {
+                "type": ["number", "null"],
+                "minimum": 60,
+                "maximum": 366 * 86400,
+                "description": "seconds from now; none: never expires",
+            },
+            "label": {"type": "string", "maxLength": 200},
+            "passcode": {"type": ["string", "null"], "minLength": 4, "maxLength": 128},
+            "message_id": {
+                "type": "string",
+                "description": "where the link opens; by default the thread's first message",
+            },
+        },
+    },
+    "Link": {
+        "type": "object",
+        "properties": {
+            "token": STRING,
+            "url": STRING,
+            "rights": {"enum": ["view", "reply"]},
+            "label": STRING,
+            "passcode": {"type": "boolean", "description": "whether a passcode protects it"},
+            "message_id": STRING,
+            "created_by": STRING,
+            "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+            "live": {"type": "boolean"},
+        },
+    },
+    "NewListen": {
+        "type": "object",
+        "properties": {
+            "position": {
+                "type": "number",
+                "minimum": 0,
+                "default": 0,
+                "description": "seconds, within the message",
+            },
+            "heard": {"type": "boolean", "default": False},
+        },
+    },
+    "Listen": {
+        "type": "object",
+        "properties": {
+            "message_id": STRING,
+            "position": {"type": "number", "description": "the furthest point reached"},
+            "heard": {"type": "boolean"},
+        },
+    },
+    "NewReaction": {
+        "type": "object",
+        "required": ["emoji"],
+        "properties": {
+            "emoji": {"type": "string", "maxLength": 10, "description": "a single emoji"},
+            "at": {**SECONDS, "description": "a moment within the message"},
+        },
+    },
+    "Reaction": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "message_id": STRING,
+            "emoji": STRING,
+            "at": SECONDS,
+        },
+    },
+    "Guest": {
+        "type": "object",
+        "properties": {
+            "id": STRING,
+            "name": STRING,
+            "csrf": {"type": "string", "description": "X-CSRF-Token for the guest's changes"},
+        },
+    },
+    "LiveEvent": {
+        "type": "object",
+        "description": "the `data:` of a server-sent event; `revoked` carries only `kind`",
+        "properties": {
+            "id": {"type": "integer"},
+            "thread_id": NULLABLE_STRING,
+            "kind": {
+                "enum": [
+                    "message",
+                    "status",
+                    "transcript",
+                    "reaction",
+                    "listen",
+                    "deleted",
+                    "link",
+                    "resync",
+                    "revoked",
+                ]
+            },
+            "message_id": NULLABLE_STRING,
+        },
+    },
+    "OEmbed": {
+        "type": "object",
+        "properties": {
+            "version": {"const": "1.0"},
+            "type": {"const": "link"},
+            "provider_name": STRING,
+            "provider_url": STRING,
+            "title": STRING,
+            "author_name": STRING,
+            "cache_age": {"type": "integer"},
+            "thumbnail_url": {"type": "string", "description": "when the message has a poster"},
+        },
+    },
+}
+
+LINK_SECURITY_SCHEMES: dict[str, Any] = {
+    "guest": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "relay_guest",
+        "description": "Set by POST /s/{token}/guest; sent only below /s/{token} and valid "
+        "only behind that link.",
+    },
+    "linkUnlock": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "relay_unlock",
+        "description": "Set by the passcode form (POST /s/{token}/unlock); a link with a "
+        "passcode answers 401 `passcode_required` without it.",
+    },
+}

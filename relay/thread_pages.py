@@ -1,0 +1,230 @@
+"""Thread pages: for members at /t/{id}, for anyone with a link at /s/{token} (with its
+passcode form and link previews), and the oEmbed endpoint that unfurls pasted links."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from relay import access, api_links, api_threads, auth, i18n, threads
+from relay.access import Seat
+from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
+from relay.http import base_url, principal, services
+from relay.link_auth import (
+    UNLOCK_COOKIE,
+    PasscodeRequired,
+    is_unlocked,
+    seat_for,
+    set_link_cookie,
+    unlock_value,
+    visitor,
+)
+from relay.models import Guest, LinkRights, MemberRole, Message, Rendition, ShareLink, User
+from relay.page_render import duration_text, here, page, protect, redirect, render
+from relay.thread_view import display_name
+
+# Passcode guesses: a few per minute per link and process; argon2 makes each one slow too.
+MAX_GUESSES, GUESS_WINDOW = 10, 600.0
+_guesses: defaultdict[str, deque[float]] = defaultdict(deque)
+KIND_WORDS = {"audio": "Voice message", "video": "Video message", "text": "Message"}
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/t/{id}", page(member_thread), methods=["GET"]),
+        Route("/s/{token}", page(link_thread), methods=["GET"]),
+        Route("/s/{token}/unlock", page(unlock), methods=["POST"]),
+        Route("/oembed", oembed, methods=["GET"]),
+    ]
+
+
+def _lang(request: Request) -> str:
+    return i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
+    lang = _lang(request)
+    body = {
+        "thread": thread,
+        "lang": lang,
+        "t": i18n.thread_strings(lang),
+        **context,
+    }
+    return render(request, "thread.html", body)
+
+
+async def member_thread(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return redirect(request, "/login?next=" + quote(here(request), safe=""))
+    async with services(request).sessions.begin() as session:
+        seat = await access.thread_for_user(session, who.user, request.path_params["id"])
+        document = await api_threads.member_document(request, session, seat)
+    record = None
+    if seat.can_reply and document["messages"]:
+        record = f"/record?reply_to={document['messages'][-1]['id']}"
+    return _page(
+        request, document, user=who.user, csrf=who.csrf_token or "", record_url=record, og=None
+    )
+
+
+async def link_thread(request: Request) -> Response:
+    token = request.path_params["token"]
+    who = await visitor(request)
+    async with services(request).sessions.begin() as session:
+        link = await access.live_link(session, token)
+        if not is_unlocked(request, link):
+            return _passcode_page(request, error=False)
+        seat = await seat_for(request, session, token, who)
+        await _join(session, seat)
+        document = await api_links.link_document(request, session, seat, who)
+        og = await _preview(request, session, link)
+    return _page(
+        request,
+        document,
+        user=who.user if who.guest_link is None else None,
+        csrf=document["csrf"] or "",
+        record_url=None,
+        og=og,
+    )
+
+
+async def _join(session: AsyncSession, seat: Seat) -> None:
+    """A signed-in colleague who opens a link finds the thread in their inbox afterwards,
+    for as long as the link lives."""
+    user, link = seat.user, seat.link
+    if user is None or link is None or await session.get(Guest, user.id) is not None:
+        return
+    role = MemberRole.member if link.rights is LinkRights.reply else MemberRole.viewer
+    await threads.join(session, seat.thread.id, user.id, role, link.token)
+
+
+def _passcode_page(request: Request, *, error: bool) -> Response:
+    lang = _lang(request)
+    context = {"lang": lang, "t": i18n.thread_strings(lang), "error": error}
+    return render(request, "passcode.html", context, status=401)
+
+
+async def unlock(request: Request) -> Response:
+    token = request.path_params["token"]
+    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    passcode = form.get("passcode")
+    async with services(request).sessions.begin() as session:
+        link = await access.live_link(session, token)
+    if link.passcode_hash is None:
+        return redirect(request, f"/s/{token}")
+    _count_guess(token)
+    given = passcode if isinstance(passcode, str) else ""
+    if not given or not await auth.verify_password(link.passcode_hash, given[:128]):
+        return _passcode_page(request, error=True)
+    _guesses.pop(token, None)
+    response = redirect(request, f"/s/{token}")
+    set_link_cookie(request, response, token, UNLOCK_COOKIE, unlock_value(link))
+    return response
+
+
+def _count_guess(token: str) -> None:
+    now = time.monotonic()
+    recent = _guesses[token]
+    while recent and recent[0] < now - GUESS_WINDOW:
+        recent.popleft()
+    if len(recent) >= MAX_GUESSES:
+        raise TooManyRequests(
+            "Too many wrong passcodes for this link: wait ten minutes and try again.",
+            headers={"Retry-After": str(int(GUESS_WINDOW))},
+        )
+    recent.append(now)
+
+
+# -- link previews ------------------------------------------------------------------------
+
+
+async def _preview(request: Request, session: AsyncSession, link: ShareLink) -> dict[str, Any]:
+    """Open Graph and Twitter card values for the message the link opens at. A protected
+    link previews as nothing more than "a protected thread"."""
+    if link.passcode_hash is not None:
+        return {"title": "A protected Relay thread", "description": "", "image": None, "url": None}
+    message = await session.get(Message, link.message_id)
+    if message is None:
+        raise NotFound("No such link.")
+    author = await session.get(User, message.author_id)
+    names = set(
+        await session.scalars(select(Rendition.name).where(Rendition.message_id == message.id))
+    )
+    base = f"{base_url(request)}/s/{link.token}"
+    image = next(
+        (f"{base}/media/{message.id}/{n}" for n in ("poster", "preview") if n in names), None
+    )
+    what = KIND_WORDS.get(message.kind.value, "Message")
+    author_name = display_name(author) if author is not None else ""
+    parts = [what]
+    if message.duration:
+        parts.append(duration_text(message.duration))
+    if author_name:
+        parts.append(f"from {author_name}")
+    return {
+        "title": message.title or what,
+        "author": author_name,
+        "description": " · ".join(parts),
+        "image": image,
+        "url": base,
+        "duration": round(message.duration) if message.duration else None,
+        "kind": message.kind.value,
+        "oembed": f"{base_url(request)}/oembed?url={quote(base, safe='')}&format=json",
+    }
+
+
+def _token_of(url: str, origin: str) -> str:
+    parts = urlsplit(url)
+    ours = urlsplit(origin)
+    segments = parts.path.strip("/").split("/")
+    if parts.netloc.lower() != ours.netloc.lower() or len(segments) != 2 or segments[0] != "s":
+        raise NotFound("That URL is not a Relay share link.")
+    return segments[1]
+
+
+async def oembed(request: Request) -> Response:
+    """oEmbed 1.0 (type "link"): 404 for unknown, revoked or expired links, 401 for
+    protected ones, 501 for formats other than JSON, as the specification asks."""
+    try:
+        if request.query_params.get("format", "json") != "json":
+            return protect(request, JSONResponse({"error": "not_implemented"}, status_code=501))
+        url = request.query_params.get("url", "")
+        if not url or len(url) > 2000:
+            raise BadRequest("Give the share link as 'url'.")
+        token = _token_of(url, base_url(request))
+        async with services(request).sessions.begin() as session:
+            try:
+                link = await access.live_link(session, token)
+            except RelayError:
+                raise NotFound("No such link.") from None
+            if link.passcode_hash is not None:
+                raise PasscodeRequired("This link is protected by a passcode.")
+            og = await _preview(request, session, link)
+    except RelayError as exc:
+        body = {"error": exc.code, "detail": exc.detail}
+        return protect(request, JSONResponse(body, status_code=exc.status))
+    data: dict[str, Any] = {
+        "version": "1.0",
+        "type": "link",
+        "provider_name": "Relay",
+        "provider_url": base_url(request),
+        "title": og["title"],
+        "author_name": og["author"],
+        "cache_age": 300,
+    }
+    if og["image"]:
+        data |= {"thumbnail_url": og["image"]}
+    return protect(request, JSONResponse(data))

@@ -1,0 +1,229 @@
+"""The thread document: every message of a thread with its media, listening state, reactions
+and who the thread waits on, built in a fixed number of queries however long the thread is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relay.access import Seat, link_is_live
+from relay.api_messages import message_json
+from relay.models import (
+    Guest,
+    Listen,
+    MemberRole,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Reaction,
+    Rendition,
+    ShareLink,
+    ThreadMember,
+    Transcript,
+    User,
+)
+
+MAX_MESSAGES = 1000
+HEARD_FRACTION = 0.9  # playing this much of a message counts as having heard it
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where the caller's page finds things; member pages and link pages differ."""
+
+    self: str
+    events: str
+    messages: str
+    guest: str | None
+    links: str | None
+    message: Callable[[str], str]  # base for a message's listen, reactions, transcript
+    media: Callable[[str], str]  # base for a message's renditions
+    share: Callable[[str], str | None]  # a message's share URL
+
+
+def is_heard(position: float, duration: float | None) -> bool:
+    return duration is not None and duration > 0 and position >= HEARD_FRACTION * duration
+
+
+def playable(message: Message) -> bool:
+    return message.kind is MessageKind.text or message.status is MessageStatus.ready
+
+
+def waiting_on(messages: Sequence[Message], member_ids: Sequence[str]) -> list[str]:
+    """Members who have not posted since the latest message by someone else, in member order."""
+    if not messages:
+        return []
+    latest = messages[-1]
+    last_post: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        last_post[message.author_id] = index
+    return [
+        uid
+        for uid in member_ids
+        if uid != latest.author_id and last_post.get(uid, -1) < len(messages) - 1
+    ]
+
+
+def person(user: User | None, guests: set[str]) -> dict[str, Any]:
+    if user is None:
+        return {"id": None, "name": "Someone", "guest": False}
+    return {"id": user.id, "name": display_name(user), "guest": user.id in guests}
+
+
+def display_name(user: User) -> str:
+    return user.display_name or user.email.split("@", 1)[0]
+
+
+async def thread_document(
+    session: AsyncSession, seat: Seat, urls: Urls, *, csrf: str | None
+) -> dict[str, Any]:
+    thread = seat.thread
+    me = seat.user
+    messages = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.thread_id == thread.id)
+            .order_by(Message.created_at, Message.id)
+            .limit(MAX_MESSAGES)
+        )
+    )
+    ids = [m.id for m in messages]
+    renditions: dict[str, list[Rendition]] = {}
+    for rendition in await session.scalars(
+        select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
+    ):
+        renditions.setdefault(rendition.message_id, []).append(rendition)
+    transcripts = {
+        t.message_id: t
+        for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
+    }
+    listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
+    reactions = list(
+        await session.scalars(
+            select(Reaction).where(Reaction.message_id.in_(ids)).order_by(Reaction.id)
+        )
+    )
+    members = await _live_members(session, thread.id)
+    people_ids = (
+        {m.author_id for m in messages}
+        | {lst.user_id for lst in listens}
+        | {r.user_id for r in reactions}
+        | {thread.owner_id}
+        | {uid for uid, _ in members}
+    )
+    people = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(people_ids)))}
+    guests = set(await session.scalars(select(Guest.user_id).where(Guest.user_id.in_(people_ids))))
+
+    by_message: dict[str, list[Listen]] = {}
+    for listen in listens:
+        by_message.setdefault(listen.message_id, []).append(listen)
+    reactions_of: dict[str, list[Reaction]] = {}
+    for reaction in reactions:
+        reactions_of.setdefault(reaction.message_id, []).append(reaction)
+
+    items = []
+    first_unheard = None
+    for message in messages:
+        data = message_json(
+            message,
+            renditions=renditions.get(message.id, []),
+            media_base=urls.media(message.id),
+            share_url=urls.share(message.id),
+            transcript=transcripts.get(message.id),
+        )
+        mine = me is not None and message.author_id == me.id
+        own = next((x for x in by_message.get(message.id, []) if me and x.user_id == me.id), None)
+        is_new = not mine and (own is None or not own.heard) and playable(message)
+        if is_new and first_unheard is None:
+            first_unheard = message.id
+        base = urls.message(message.id)
+        data |= {
+            "at": message.at,
+            "author": person(people.get(message.author_id), guests),
+            "mine": mine,
+            "new": is_new,
+            "listen": None if own is None else {"position": own.position, "heard": own.heard},
+            "seen_by": [
+                {**person(people.get(x.user_id), guests), "position": x.position, "heard": x.heard}
+                for x in by_message.get(message.id, [])
+                if mine and x.user_id != message.author_id
+            ],
+            "reactions": [
+                {
+                    "id": r.id,
+                    "emoji": r.emoji,
+                    "at": r.at,
+                    "user": person(people.get(r.user_id), guests),
+                    "mine": me is not None and r.user_id == me.id,
+                }
+                for r in reactions_of.get(message.id, [])
+            ],
+            "urls": {
+                "listen": f"{base}/listen",
+                "reactions": f"{base}/reactions",
+                "transcript": f"{base}/transcript",
+                "delete": base if mine else None,
+            },
+        }
+        items.append(data)
+
+    member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
+    return {
+        "id": thread.id,
+        "title": next((m.title for m in messages if m.title), ""),
+        "created_at": thread.created_at.isoformat(),
+        "last_activity_at": thread.last_activity_at.isoformat(),
+        "owner": person(people.get(thread.owner_id), guests),
+        "me": _me(seat, guests),
+        "urls": {
+            "self": urls.self,
+            "events": urls.events,
+            "messages": urls.messages,
+            "guest": urls.guest,
+            "links": urls.links,
+        },
+        "csrf": csrf,
+        "messages": items,
+        "waiting_on": [person(people.get(uid), guests) for uid in waiting_on(messages, member_ids)],
+        "first_unheard": first_unheard,
+    }
+
+
+def _me(seat: Seat, guests: set[str]) -> dict[str, Any]:
+    user = seat.user
+    if user is None:
+        role = "visitor"
+    elif user.id in guests:
+        role = "guest"
+    elif seat.role is None:
+        role = "admin" if user.is_admin and seat.link is None else "visitor"
+    else:
+        role = seat.role.value
+    needs_name = seat.can_reply_with_name
+    return {
+        "id": user.id if user else None,
+        "name": display_name(user) if user else None,
+        "role": role,
+        "can_reply": seat.can_reply,
+        "can_share": seat.can_share,
+        "needs_name": needs_name,
+    }
+
+
+async def _live_members(session: AsyncSession, thread_id: str) -> list[tuple[str, MemberRole]]:
+    """Members in joining order, leaving out those whose link has died."""
+    rows = await session.execute(
+        select(ThreadMember, ShareLink)
+        .outerjoin(ShareLink, ShareLink.token == ThreadMember.via_link)
+        .where(ThreadMember.thread_id == thread_id)
+        .order_by(ThreadMember.joined_at, ThreadMember.user_id)
+    )
+    return [
+        (member.user_id, member.role)
+        for member, link in rows
+        if member.via_link is None or (link is not None and link_is_live(link))
+    ]
