@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -38,12 +39,16 @@ async def test_share_page_anonymous_200_private_headers(world: World) -> None:
     assert_page_headers(response, world.services.settings, share=True)
     assert '<meta name="robots" content="noindex">' in response.text
     assert "Hello from the train" in response.text
-    assert "From author" in response.text
+    assert "Started by author" in response.text
     assert "1:05" in response.text
+    media = f"/s/{token}/media/{message['id']}"
     assert (
-        f'<video class="media" controls playsinline preload="metadata" '
-        f'poster="/s/{token}/media/poster" src="/s/{token}/media/video"></video>'
+        f'<video class="tm-media" controls playsinline preload="none" '
+        f'src="{media}/video" poster="{media}/poster"></video>'
     ) in response.text
+    # The page embeds its thread for the script, without any executable inline script.
+    assert '<script type="application/json" id="thread-data">' in response.text
+    assert "<script>" not in response.text
 
 
 async def test_share_page_ready_audio_has_audio_player(world: World) -> None:
@@ -54,9 +59,9 @@ async def test_share_page_ready_audio_has_audio_player(world: World) -> None:
     async with world.anonymous() as client:
         response = await client.get(f"/s/{token}", headers=HTML)
     assert (
-        f'<audio class="media" controls preload="metadata" src="/s/{token}/media/audio">'
-        in response.text
-    )
+        f'<audio class="tm-media" controls preload="none" '
+        f'src="/s/{token}/media/{message["id"]}/audio"></audio>'
+    ) in response.text
 
 
 async def test_share_page_failed_shows_reason(world: World) -> None:
@@ -66,7 +71,7 @@ async def test_share_page_failed_shows_reason(world: World) -> None:
         response = await client.get(f"/s/{message['token']}", headers=HTML)
     assert response.status_code == 200
     assert "No audio &lt;here&gt;." in response.text
-    assert "data-status-url" in response.text and 'data-status="failed"' in response.text
+    assert "No audio <here>" not in response.text.split('id="thread-data"')[0]
 
 
 async def test_share_page_text_message_shows_body(world: World) -> None:
@@ -74,8 +79,8 @@ async def test_share_page_text_message_shows_body(world: World) -> None:
     async with world.anonymous() as client:
         response = await client.get(f"/s/{message['token']}", headers=HTML)
     assert response.status_code == 200
-    assert "The body of A note" in response.text
-    assert "data-player" not in response.text
+    assert '<div class="tm-body">The body of A note</div>' in response.text
+    assert "tm-media" not in response.text
 
 
 async def test_share_page_unknown_token_404(world: World) -> None:
@@ -120,8 +125,6 @@ async def test_share_status_json_follows_processing(world: World) -> None:
     message = await create_message(world, "Polling", kind="video")
     token = message["token"]
     async with world.anonymous() as client:
-        page = await client.get(f"/s/{token}", headers=HTML)
-        assert f'data-status-url="/s/{token}/status"' in page.text
         waiting = await client.get(f"/s/{token}/status")
         await set_message(world, message["id"], status=MessageStatus.ready)
         await add_renditions(world, message["id"], "video", "poster")
@@ -142,3 +145,73 @@ async def test_share_status_unknown_token_404_json(world: World) -> None:
         response = await client.get("/s/AAAAAAAAAAAAAAAAAAAAAA/status", headers=HTML)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def og(html: str) -> dict[str, str]:
+    """Open Graph and Twitter card tags of a page."""
+    found = re.findall(
+        r'<meta (?:property|name)="((?:og|twitter|video):[a-z_:]+)" content="([^"]*)"', html
+    )
+    return dict(found)
+
+
+async def test_link_preview_tags_and_oembed_then_nothing_once_revoked(world: World) -> None:
+    message = await create_message(world, "Roadmap <v2>", kind="video")
+    await set_message(world, message["id"], status=MessageStatus.ready, duration=42.4)
+    await add_renditions(world, message["id"], "video", "poster")
+    token = message["token"]
+    url = f"http://relay.test/s/{token}"
+    async with world.anonymous() as client:
+        page = await client.get(f"/s/{token}", headers=HTML)
+        tags = og(page.text)
+        assert tags["og:title"] == "Roadmap &lt;v2&gt;"
+        assert tags["og:description"] == "Video message · 0:42 · from author"
+        assert tags["og:image"] == f"{url}/media/{message['id']}/poster"
+        assert tags["og:url"] == url and tags["og:type"] == "video.other"
+        assert tags["twitter:card"] == "summary_large_image"
+        assert tags["video:duration"] == "42"
+        oembed_link = re.search(
+            r'<link rel="alternate" type="application/json\+oembed" href="([^"]+)"', page.text
+        )
+        assert oembed_link
+        embed = await client.get("/oembed", params={"url": url, "format": "json"})
+        assert embed.status_code == 200
+        assert embed.json() == {
+            "version": "1.0",
+            "type": "link",
+            "provider_name": "Relay",
+            "provider_url": "http://relay.test",
+            "title": "Roadmap <v2>",
+            "author_name": "author",
+            "cache_age": 300,
+            "thumbnail_url": f"{url}/media/{message['id']}/poster",
+        }
+        for params, status in [
+            ({"url": url, "format": "xml"}, 501),
+            ({"url": "http://elsewhere.test/s/" + token}, 404),
+            ({"url": url + "/thread"}, 404),
+            ({}, 400),
+        ]:
+            response = await client.get("/oembed", params=params)
+            assert response.status_code == status, params
+            assert "Roadmap" not in response.text
+        await world.client.delete(f"/api/links/{token}", headers=world.author.headers)
+        gone = await client.get(f"/s/{token}", headers=HTML)
+        assert gone.status_code == 410 and og(gone.text) == {} and "Roadmap" not in gone.text
+        embed = await client.get("/oembed", params={"url": url})
+        assert embed.status_code == 404 and "Roadmap" not in embed.text
+
+
+async def test_protected_link_previews_reveal_nothing(world: World) -> None:
+    message = await create_message(world, "Reorganisation", kind="video")
+    link = await world.client.post(
+        f"/api/threads/{message['thread_id']}/links",
+        json={"passcode": "1234"},
+        headers=world.author.headers,
+    )
+    token = link.json()["token"]
+    async with world.anonymous() as client:
+        page = await client.get(f"/s/{token}", headers=HTML)
+        embed = await client.get("/oembed", params={"url": f"http://relay.test/s/{token}"})
+    assert page.status_code == 401 and "Reorganisation" not in page.text and og(page.text) == {}
+    assert embed.status_code == 401 and "Reorganisation" not in embed.text

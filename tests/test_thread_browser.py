@@ -1,0 +1,138 @@
+"""A thread on a phone, in Debian's chromium: a colleague without an account opens the share
+link, gives a name, plays three voice messages and a video end to end at 2x with
+auto-advance; the author sees "seen by" and the guest's reply arrive live, without reload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.browser import CHROMIUM, QUIET, sign_in
+from tests.conftest import run_apart
+from tests.media import make_audio, make_webm
+from tests.recorder_fixtures import ARTIFACTS
+from tests.server import add_user, serve, stack_env, upload, wait_status
+
+IPHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+    ),
+}
+SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+def thread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """`relay serve` with a thread of three voice messages and one video, all ready."""
+    tmp = tmp_path_factory.mktemp("thread")
+    env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
+    token = add_user(env, "ann@example.org")
+    process, base = serve(env, tmp / "serve.log")
+    files = [make_audio(tmp / f"voice{i}.ogg", SECONDS) for i in range(3)]
+    files.append(make_webm(tmp / "video.webm", seconds=SECONDS, size="320x240"))
+    try:
+        yield run_apart(_make_thread(base, token, files)) | {"base": base, "token": token}
+    finally:
+        process.stop()
+
+
+async def _make_thread(base: str, token: str, files: list[Path]) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        ids: list[str] = []
+        for index, path in enumerate(files):
+            body = {
+                "kind": "video" if path.suffix == ".webm" else "audio",
+                "title": f"Part {index + 1}",
+            }
+            if ids:
+                body["parent_id"] = ids[-1]
+            created = (await client.post("/api/messages", json=body)).json()
+            await upload(client, created["upload_url"], path.read_bytes())
+            ids.append(created["id"])
+        for message_id in ids:
+            assert (await wait_status(client, message_id))["status"] == "ready"
+        first = (await client.get(f"/api/messages/{ids[0]}")).json()
+    return {"ids": ids, "thread_id": first["thread_id"], "share_url": first["share_url"]}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        yield _launch(playwright)
+
+
+def _launch(playwright: Playwright) -> Browser:
+    args = [*QUIET, "--autoplay-policy=no-user-gesture-required"]
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+
+
+def _thread_json(thread: dict) -> dict:
+    headers = {"Authorization": f"Bearer {thread['token']}"}
+    url = f"{thread['base']}/api/threads/{thread['thread_id']}"
+    return httpx.get(url, headers=headers, timeout=10).json()
+
+
+def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread: dict) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    author = browser.new_context(viewport={"width": 1280, "height": 800})
+    author_page = author.new_page()
+    sign_in(author_page, thread["base"], "ann@example.org", f"/t/{thread['thread_id']}")
+    author_page.wait_for_selector("#thread-list .tm", timeout=10_000)
+
+    phone = browser.new_context(**IPHONE)
+    page = phone.new_page()
+    page.goto(thread["share_url"])
+    _give_name(page, "Gast Jansen")
+    page.screenshot(path=str(ARTIFACTS / "thread-phone-390.png"), full_page=True)
+
+    page.select_option("#tp-speed", "2")
+    page.click("#tp-first-unheard")
+    played = _wait_until_played(page, thread)
+    assert played <= SECONDS * 4 / 2 + 8, f"four {SECONDS} s messages at 2x took {played:.1f} s"
+    media = page.locator("#tp-media")
+    assert media.evaluate("m => m.playbackRate") == 2
+    assert media.evaluate("m => m.hasAttribute('playsinline')")
+
+    # The author's "seen by" shows the guest on every message, heard.
+    for message in _thread_json(thread)["messages"]:
+        (seen,) = message["seen_by"]
+        assert seen["name"] == "Gast Jansen" and seen["heard"], message["title"]
+
+    page.fill("#reply-body", "Dank je, helemaal duidelijk!")
+    page.click("#reply-send")
+    # The reply arrives in the author's page through server-sent events, without a reload.
+    author_page.wait_for_selector("text=Dank je, helemaal duidelijk!", timeout=10_000)
+    assert author_page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    author_page.screenshot(path=str(ARTIFACTS / "thread-desktop-1280.png"), full_page=True)
+    phone.close()
+    author.close()
+
+
+def _give_name(page: Page, name: str) -> None:
+    page.wait_for_selector("#guest-form:not([hidden])", timeout=10_000)
+    page.fill("#guest-input", name)
+    with page.expect_navigation(timeout=10_000):
+        page.click("#guest-form button[type=submit]")
+    page.wait_for_selector("#reply-form:not([hidden])", timeout=10_000)
+
+
+def _wait_until_played(page: Page, thread: dict) -> float:
+    """Seconds until the guest's listening state says every message was heard."""
+    started = page.evaluate("performance.now()")
+    deadline = 60_000
+    while page.evaluate("performance.now()") - started < deadline:
+        messages = _thread_json(thread)["messages"]
+        if all(m["seen_by"] and m["seen_by"][0]["heard"] for m in messages):
+            return (page.evaluate("performance.now()") - started) / 1000
+        page.wait_for_timeout(250)
+    raise AssertionError(f"not every message was heard: {_thread_json(thread)['messages']}")
