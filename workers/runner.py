@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, upload_service
+from relay import jobs, live, upload_service
 from relay.context import Services
 
 log = logging.getLogger("relay.worker")
@@ -161,6 +161,7 @@ async def sweep_forever(services: Services) -> None:
     while True:
         try:
             await upload_service.sweep_expired(services)
+            await live.prune(services)  # events older than two days: pages resync by then
         except Exception:  # noqa: BLE001 - a failed sweep is retried at the next round
             log.exception("sweeping expired uploads failed")
         await asyncio.sleep(SWEEP_SECONDS)

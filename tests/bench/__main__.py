@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import ready, transcription, upload
+from tests.bench import ready, sse, threads, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
 from tests.media import make_webm
 
@@ -58,6 +58,11 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
             report["ready"] = ready.measure(stack, tmp, video, plan["video_seconds"], "video")
         with embedded_stack(tmp / "ready-voice") as stack:
             report["ready_voice"] = ready.measure(stack, tmp, voice, plan["voice_seconds"], "voice")
+        with embedded_stack(tmp / "threads") as stack:
+            report["thread"] = threads.measure(stack, tmp, rounds=30 if quick else 100)
+        with embedded_stack(tmp / "sse") as stack:
+            steps = (250, 500) if quick else sse.STEPS
+            report["sse"] = sse.measure(stack, tmp, steps=steps)
     log("transcription: ours next to bare faster-whisper")
     report["transcription"] = transcription.run(quick)
     report["loadavg_at_end"] = [round(n, 2) for n in os.getloadavg()]
