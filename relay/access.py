@@ -132,15 +132,6 @@ async def message_in_thread(session: AsyncSession, seat: Seat, message_id: str) 
     return message
 
 
-async def message_for_link(session: AsyncSession, token: str) -> tuple[ShareLink, Message]:
-    """The message a share link opens at; 404 for an unknown link, 410 for a dead one."""
-    link = await live_link(session, token)
-    message = await session.get(Message, link.message_id)
-    if message is None:
-        raise Gone("This message has been deleted.")
-    return link, message
-
-
 def require_reply(seat: Seat) -> None:
     if not seat.can_reply:
         raise Forbidden("You can watch this thread but not reply in it.")

@@ -79,11 +79,19 @@ async def remove_entries(session: AsyncSession, message_id: str) -> None:
     await session.execute(text("DELETE FROM search_index WHERE message_id = :m"), {"m": message_id})
 
 
+# Own messages, and messages in threads one belongs to for good (link-bound members search
+# only through the link's pages, so a revoked link leaves nothing searchable behind).
+_VISIBLE = (
+    "(m.author_id = :user OR :admin OR m.thread_id IN "
+    "(SELECT tm.thread_id FROM thread_members AS tm "
+    "WHERE tm.user_id = :user AND tm.via_link IS NULL))"
+)
+
 _SQLITE = f"""
 SELECT s.message_id, s.start, m.title, m.kind,
        snippet(search_index, 3, '{_OPEN}', '{_CLOSE}', '…', 16) AS snippet
 FROM search_index AS s JOIN messages AS m ON m.id = s.message_id
-WHERE search_index MATCH :q AND (m.author_id = :user OR :admin)
+WHERE search_index MATCH :q AND {_VISIBLE}
 ORDER BY rank LIMIT :limit
 """
 
@@ -92,7 +100,7 @@ SELECT s.message_id, s.start, m.title, m.kind,
        ts_headline(s.config, s.body, websearch_to_tsquery(s.config, :q),
                    'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=24, MinWords=10') AS snippet
 FROM search_index AS s JOIN messages AS m ON m.id = s.message_id
-WHERE s.tsv @@ websearch_to_tsquery(s.config, :q) AND (m.author_id = :user OR :admin)
+WHERE s.tsv @@ websearch_to_tsquery(s.config, :q) AND {_VISIBLE}
 ORDER BY ts_rank(s.tsv, websearch_to_tsquery(s.config, :q)) DESC, s.start LIMIT :limit
 """
 

@@ -396,3 +396,19 @@ async def test_changes_are_written_as_events(world: World) -> None:
         )
         total = await session.scalar(select(func.count()).select_from(Event))
     assert kinds == ["message", "message", "reaction"] and total == 3
+
+
+async def test_search_covers_threads_one_takes_part_in(world: World) -> None:
+    first = await post(
+        world, "/api/messages", {"kind": "text", "body": "Budget for the zeppelin"}, auth(world)
+    )
+    search = {"params": {"q": "zeppelin"}, "headers": auth(world, "other")}
+    assert (await world.client.get("/api/search", **search)).json()["hits"] == []
+    async with sign_in(world, world.other) as colleague:
+        await colleague.get(f"/s/{first['share_url'].rsplit('/', 1)[1]}", headers=HTML)
+    # Through a link only: not yet searchable. After replying: a member for good.
+    assert (await world.client.get("/api/search", **search)).json()["hits"] == []
+    body = {"kind": "text", "body": "ok", "parent_id": first["id"]}
+    await post(world, "/api/messages", body, auth(world, "other"))
+    hits = (await world.client.get("/api/search", **search)).json()["hits"]
+    assert [h["message_id"] for h in hits] == [first["id"]]
