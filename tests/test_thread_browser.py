@@ -15,7 +15,7 @@ from tests.browser import CHROMIUM, QUIET, sign_in
 from tests.conftest import run_apart
 from tests.media import make_audio, make_webm
 from tests.recorder_fixtures import ARTIFACTS
-from tests.server import add_user, serve, stack_env, upload, wait_status
+from tests.server import ROOT, add_user, serve, stack_env, upload, wait_status
 
 IPHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -136,3 +136,44 @@ def _wait_until_played(page: Page, thread: dict) -> float:
             return (page.evaluate("performance.now()") - started) / 1000
         page.wait_for_timeout(250)
     raise AssertionError(f"not every message was heard: {_thread_json(thread)['messages']}")
+
+
+AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe_violations(page: Page) -> list[str]:
+    """Serious and critical WCAG 2.x A/AA findings of axe-core (injected; the page's CSP is
+    bypassed for the test only)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme: str) -> None:
+    pages = {
+        "share": (None, thread["share_url"]),
+        "thread": ("ann@example.org", f"/t/{thread['thread_id']}"),
+        "inbox": ("ann@example.org", "/"),
+        "recorder": ("ann@example.org", "/record"),
+    }
+    found = {}
+    for name, (email, path) in pages.items():
+        context = browser.new_context(**IPHONE, bypass_csp=True, color_scheme=scheme)
+        page = context.new_page()
+        if email:
+            sign_in(page, thread["base"], email, path)
+        else:
+            page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if violations := _axe_violations(page):
+            found[name] = violations
+        context.close()
+    assert not found, found
