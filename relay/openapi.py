@@ -7,10 +7,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from relay.openapi_thread_schemas import LINK_SECURITY_SCHEMES, THREAD_SCHEMAS
 from relay.openapi_threads import (
-    LINK_SECURITY_SCHEMES,
     THREAD_PATHS,
-    THREAD_SCHEMAS,
     behind_link,
 )
 from relay.openapi_threads import errors as _errors
