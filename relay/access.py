@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relay.db import utcnow
 from relay.errors import Forbidden, Gone, NotFound
 from relay.models import (
-    Guest,
     LinkRights,
     MemberRole,
     Message,
@@ -114,14 +113,11 @@ async def live_link(session: AsyncSession, token: str) -> ShareLink:
 
 
 async def link_seat(session: AsyncSession, link: ShareLink, user: User | None) -> Seat:
-    """A visitor's seat through a live link. A guest counts only on the link they came by."""
+    """A visitor's seat through a live link (link_auth.seat_for has dropped a guest of
+    another link to anonymous already)."""
     thread = await session.get(Thread, link.thread_id)
     if thread is None:
         raise Gone("This thread has been deleted.")
-    if user is not None:
-        guest = await session.get(Guest, user.id)
-        if guest is not None and guest.link_token != link.token:
-            user = None
     return Seat(thread, user, None, link)
 
 

@@ -73,13 +73,10 @@ def message_json(
     }
 
 
-async def _describe(
-    request: Request, session: AsyncSession, messages: list[Message]
-) -> list[dict[str, Any]]:
-    """Messages as JSON, with a fixed number of queries however many there are."""
-    origin = base_url(request)
-    ids = [m.id for m in messages]
-    tokens = await access.share_tokens(session, ids)
+async def load_media(
+    session: AsyncSession, ids: list[str]
+) -> tuple[dict[str, list[Rendition]], dict[str, Transcript]]:
+    """Renditions and transcripts of many messages, in two queries."""
     renditions: dict[str, list[Rendition]] = {}
     for rendition in await session.scalars(
         select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
@@ -89,6 +86,17 @@ async def _describe(
         t.message_id: t
         for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
     }
+    return renditions, transcripts
+
+
+async def _describe(
+    request: Request, session: AsyncSession, messages: list[Message]
+) -> list[dict[str, Any]]:
+    """Messages as JSON, with a fixed number of queries however many there are."""
+    origin = base_url(request)
+    ids = [m.id for m in messages]
+    tokens = await access.share_tokens(session, ids)
+    renditions, transcripts = await load_media(session, ids)
     # The newest unfinished upload of each message still uploading (oldest first, so the
     # newest overwrites).
     uploading = [m.id for m in messages if m.status is MessageStatus.uploading]

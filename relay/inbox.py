@@ -13,14 +13,12 @@ from relay.models import (
     Listen,
     MemberRole,
     Message,
-    MessageKind,
-    MessageStatus,
     ShareLink,
     Thread,
     ThreadMember,
     User,
 )
-from relay.thread_view import display_name, waiting_on
+from relay.thread_view import display_name, playable, waiting_on
 
 INBOX_LIMIT = 100
 
@@ -77,13 +75,7 @@ def _summary(
     user: User,
     people: dict[str, User],
 ) -> dict[str, Any]:
-    unread = [
-        m
-        for m in messages
-        if m.author_id != user.id
-        and m.id not in heard
-        and (m.kind is MessageKind.text or m.status is MessageStatus.ready)
-    ]
+    unread = [m for m in messages if m.author_id != user.id and m.id not in heard and playable(m)]
     latest = messages[-1] if messages else None
     author = people.get(latest.author_id) if latest else None
     return {

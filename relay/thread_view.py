@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.access import Seat, link_is_live
-from relay.api_messages import message_json
+from relay.api_messages import load_media, message_json
 from relay.models import (
     Guest,
     Listen,
@@ -20,10 +20,8 @@ from relay.models import (
     MessageKind,
     MessageStatus,
     Reaction,
-    Rendition,
     ShareLink,
     ThreadMember,
-    Transcript,
     User,
 )
 
@@ -92,15 +90,7 @@ async def thread_document(
         )
     )
     ids = [m.id for m in messages]
-    renditions: dict[str, list[Rendition]] = {}
-    for rendition in await session.scalars(
-        select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
-    ):
-        renditions.setdefault(rendition.message_id, []).append(rendition)
-    transcripts = {
-        t.message_id: t
-        for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
-    }
+    renditions, transcripts = await load_media(session, ids)
     listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
     reactions = list(
         await session.scalars(
