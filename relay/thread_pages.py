@@ -54,12 +54,30 @@ def _lang(request: Request) -> str:
     )
 
 
+MAX_RECORDING_SECONDS = 30 * 60
+
+
+def recorder_urls(thread: dict[str, Any], base: str, uploads: str) -> dict[str, Any]:
+    """Where the inline recorder creates a reply (to the latest message; the page keeps that
+    current), deletes it and finds its uploads."""
+    messages = thread["messages"]
+    return {
+        "parent_id": messages[-1]["id"] if messages else None,
+        "create_url": f"{base}/messages",
+        "message_url": f"{base}/messages/",
+        "upload_base": uploads,
+        "inline": True,
+    }
+
+
 def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
     lang = _lang(request)
     body = {
         "thread": thread,
         "lang": lang,
         "t": i18n.thread_strings(lang),
+        "rt": i18n.strings(lang),
+        "max_seconds": MAX_RECORDING_SECONDS,
         **context,
     }
     return render(request, "thread.html", body)
@@ -72,12 +90,8 @@ async def member_thread(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         document = await api_threads.member_document(request, session, seat)
-    record = None
-    if seat.can_reply and document["messages"]:
-        record = f"/record?reply_to={document['messages'][-1]['id']}"
-    return _page(
-        request, document, user=who.user, csrf=who.csrf_token or "", record_url=record, og=None
-    )
+    rec = recorder_urls(document, "/api", "/api/uploads/")
+    return _page(request, document, user=who.user, csrf=who.csrf_token or "", rec=rec, og=None)
 
 
 async def link_thread(request: Request) -> Response:
@@ -96,7 +110,7 @@ async def link_thread(request: Request) -> Response:
         document,
         user=who.user if who.guest_link is None else None,
         csrf=document["csrf"] or "",
-        record_url=None,
+        rec=recorder_urls(document, f"/s/{token}", f"/s/{token}/uploads/"),
         og=og,
     )
 

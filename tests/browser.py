@@ -23,9 +23,15 @@ QUIET = [
 PASSWORD = "correct horse battery"
 
 
-def launch(playwright: Playwright, wav: Path | None, *, allow_media: bool = True) -> Browser:
+def launch(
+    playwright: Playwright,
+    wav: Path | None,
+    *,
+    allow_media: bool = True,
+    extra: tuple[str, ...] = (),
+) -> Browser:
     """Chromium with fake devices; without `allow_media` the permission prompt is refused."""
-    args = [*QUIET, "--use-fake-device-for-media-stream"]
+    args = [*QUIET, *extra, "--use-fake-device-for-media-stream"]
     if allow_media:
         args.append("--use-fake-ui-for-media-stream")
     else:

@@ -29,7 +29,22 @@ SENTENCES = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("recorder")
     env = stack_env(tmp / "var", f"sqlite+aiosqlite:///{tmp}/relay.db", None)
-    names = ("ann", "bob", "cid", "dee", "eli", "fay", "gil", "hal", "ivy", "jo", "kim", "lou")
+    names = (
+        "ann",
+        "bob",
+        "cid",
+        "dee",
+        "eli",
+        "fay",
+        "gil",
+        "hal",
+        "ivy",
+        "jo",
+        "kim",
+        "lou",
+        "max",
+        "ned",
+    )
     tokens = {name: add_user(env, f"{name}@example.org") for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:

@@ -1,5 +1,5 @@
-"""The recorder in a real browser: replies, retries, the maximum length, screen capture and
-recordings kept across a reload."""
+"""The recorder in a real browser: replies, retries, the maximum length, screen capture (and
+the browser's own "stop sharing"), and recordings kept across a reload, uploaded or discarded."""
 
 from __future__ import annotations
 
@@ -142,6 +142,31 @@ def test_screen_recording_has_video_and_audio(
     page.context.close()
 
 
+def test_stop_sharing_in_the_browser_bar_stops_the_recording(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "max@example.org", (1280, 800))
+    page.check('input[name="mode"][value="screen"]')
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    began = time.monotonic()
+    page.wait_for_timeout(3000)
+    # The browser's "Stop sharing" ends the screen track from outside the page: the track
+    # fires "ended" (stop() called by the page itself would not fire it).
+    page.evaluate(
+        "document.querySelector('[data-preview]').srcObject.getVideoTracks()[0]"
+        ".dispatchEvent(new Event('ended'))"
+    )
+    page.wait_for_selector('[data-recorder][data-state="stopped"]', timeout=5_000)
+    seconds = time.monotonic() - began
+    assert page.is_visible("[data-share-input]")
+    message = recorded_message(base, tokens["max"], page)
+    assert message["kind"] == "video"
+    assert abs(message["duration"] - seconds) <= 1, (message["duration"], seconds)
+    page.context.close()
+
+
 # The total is stored when Stop finishes the recording, after every chunk was stored.
 KEPT_TOTAL = """() => new Promise((resolve) => {
   const open = indexedDB.open("relay-recorder");
@@ -179,5 +204,29 @@ def test_bytes_not_uploaded_survive_a_reload(
         seconds,
     )
     assert page.is_hidden("[data-pending]")
+    assert page.evaluate(KEPT_TOTAL) is None
+    page.context.close()
+
+
+def test_a_kept_recording_can_be_discarded_after_a_reload(
+    stack: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = stack
+    page = open_recorder(browser, base, "ned@example.org", (390, 844))
+    page.route("**/api/uploads/**", lambda route: route.abort())
+    record(page, 2)
+    deadline = time.monotonic() + 10
+    while not page.evaluate(KEPT_TOTAL):
+        assert time.monotonic() < deadline, "the recording was not kept in IndexedDB"
+        page.wait_for_timeout(200)
+    headers = {"Authorization": f"Bearer {tokens['ned']}"}
+    (message,) = httpx.get(f"{base}/api/messages", headers=headers).json()["messages"]
+    page.reload()
+    page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
+    page.wait_for_selector("[data-pending]:visible", timeout=5_000)
+    page.click("[data-pending-discard]")
+    page.wait_for_selector("[data-pending]", state="hidden", timeout=5_000)
+    assert page.inner_text("[data-status]") == "The recording was discarded."
+    assert httpx.get(f"{base}/api/messages/{message['id']}", headers=headers).status_code == 404
     assert page.evaluate(KEPT_TOTAL) is None
     page.context.close()

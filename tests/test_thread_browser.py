@@ -1,21 +1,24 @@
 """A thread on a phone, in Debian's chromium: a colleague without an account opens the share
 link, gives a name, plays three voice messages and a video end to end at 2x with
-auto-advance; the author sees "seen by" and the guest's reply arrive live, without reload."""
+auto-advance; the author sees "seen by", and the guest's text reply and recorded voice reply
+arrive live, without reload."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser import CHROMIUM, QUIET, sign_in
+from tests.browser import launch, sign_in
 from tests.conftest import run_apart
 from tests.media import make_audio, make_webm
-from tests.recorder_fixtures import ARTIFACTS
+from tests.recorder_fixtures import ARTIFACTS, SENTENCES
 from tests.server import ROOT, add_user, serve, stack_env, upload, wait_status
+from tests.speech import make_passage
 
 IPHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -66,14 +69,11 @@ async def _make_thread(base: str, token: str, files: list[Path]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium whose microphone speaks (espeak-ng), for the guest's recorded reply."""
+    wav = make_passage(tmp_path_factory.mktemp("speech") / "speech.wav", SENTENCES)
     with sync_playwright() as playwright:
-        yield _launch(playwright)
-
-
-def _launch(playwright: Playwright) -> Browser:
-    args = [*QUIET, "--autoplay-policy=no-user-gesture-required"]
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        yield launch(playwright, wav, extra=("--autoplay-policy=no-user-gesture-required",))
 
 
 def _thread_json(thread: dict) -> dict:
@@ -112,10 +112,41 @@ def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread:
     page.click("#reply-send")
     # The reply arrives in the author's page through server-sent events, without a reload.
     author_page.wait_for_selector("text=Dank je, helemaal duidelijk!", timeout=10_000)
+
+    # Then a recorded voice reply, from the recorder inside the thread page.
+    recorded = _record_reply(page, VOICE_TITLE, seconds=5)
+    page.screenshot(path=str(ARTIFACTS / "thread-phone-recorded-390.png"), full_page=True)
+    author_page.wait_for_selector(f"#thread-list .tm:has-text('{VOICE_TITLE}')", timeout=10_000)
+    page.wait_for_selector(f"{RECORDER}[data-message-status='ready']", timeout=90_000)
+    reply = _thread_json(thread)["messages"][-1]
+    assert (reply["kind"], reply["status"], reply["title"]) == ("audio", "ready", VOICE_TITLE)
+    assert reply["author"] == {"id": reply["author"]["id"], "name": "Gast Jansen", "guest": True}
+    assert abs(reply["duration"] - recorded) <= 1.0, (reply["duration"], recorded)
+    # The author's page shows it playable, still without a reload.
+    busy = ".badge-uploading, .badge-processing"
+    ready = f"#thread-list .tm:has-text('{VOICE_TITLE}'):has(.tm-new):not(:has({busy}))"
+    author_page.wait_for_selector(ready, timeout=20_000)
     assert author_page.evaluate("performance.getEntriesByType('navigation').length") == 1
     author_page.screenshot(path=str(ARTIFACTS / "thread-desktop-1280.png"), full_page=True)
     phone.close()
     author.close()
+
+
+VOICE_TITLE = "Spraakbericht van Gast"
+RECORDER = "#reply-record [data-recorder]"
+
+
+def _record_reply(page: Page, title: str, seconds: float) -> float:
+    """Open the inline recorder, record `seconds` of voice with a title; the seconds recorded."""
+    page.click("#reply-record > summary")
+    page.wait_for_selector(f"{RECORDER}[data-ready]", timeout=10_000)
+    page.fill(f"{RECORDER} [data-title]", title)
+    page.click(f"{RECORDER} [data-action='start']")
+    page.wait_for_selector(f"{RECORDER}[data-state='recording']", timeout=10_000)
+    began = time.monotonic()
+    page.wait_for_timeout(seconds * 1000)
+    page.click(f"{RECORDER} [data-action='stop']")
+    return time.monotonic() - began
 
 
 def _give_name(page: Page, name: str) -> None:

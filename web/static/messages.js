@@ -1,7 +1,7 @@
 // The message API as the recorder page uses it: JSON requests, a new message's body, and
 // following a message from processing to ready.
 
-import { T, csrf, el, parentId, root, say, setStatus, showError, sleep } from "./page.js";
+import { T, csrf, el, inline, parentId, root, say, setStatus, showError, sleep, urls } from "./page.js";
 
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
@@ -28,30 +28,50 @@ export async function api(path, { method = "GET", json } = {}) {
 
 export function newMessage(kind) {
   const body = { kind, title: el.title.value.trim() };
-  if (parentId) body.parent_id = parentId;
+  if (parentId()) body.parent_id = parentId();
   return body;
+}
+
+// Shows a message's status; true once it is final (ready or failed).
+function settled(current) {
+  if (current?.status === "ready") {
+    setStatus(T.ready);
+    root.dataset.messageStatus = "ready";
+    if (el.openLink) el.openLink.hidden = false;
+    return true;
+  }
+  if (current?.status === "failed") {
+    root.dataset.messageStatus = "failed";
+    showError(say(T.failed, { error: current.error || "" }));
+    setStatus("");
+    return true;
+  }
+  return false;
+}
+
+// Inline, the thread page already hears every status change live (it dispatches
+// "relay:thread" with each fresh thread document): no polling of our own.
+function followThread(message, alive) {
+  return new Promise((resolve) => {
+    const seen = (event) => {
+      const current = event.detail?.messages?.find((m) => m.id === message.id);
+      if (!alive() || settled(current)) {
+        document.removeEventListener("relay:thread", seen);
+        resolve();
+      }
+    };
+    document.addEventListener("relay:thread", seen);
+  });
 }
 
 // Processing → ready without a refresh, for as long as alive() says the page still cares.
 export async function follow(message, alive) {
   setStatus(T.processing);
+  if (inline) return followThread(message, alive);
   let delay = POLL_FIRST_MS;
   while (alive()) {
-    const current = await api(`/api/messages/${message.id}`).catch(() => null);
-    if (!alive()) return;
-    if (current?.status === "ready") {
-      setStatus(T.ready);
-      root.dataset.messageStatus = "ready";
-      el.openLink.hidden = false;
-      return;
-    }
-    if (current?.status === "failed") {
-      root.dataset.messageStatus = "failed";
-      showError(say(T.failed, { error: current.error || "" }));
-      setStatus("");
-      return;
-    }
-    if (current) setStatus(current.status === "uploading" ? T.processing : T.processing);
+    const current = await api(urls.message(message.id)).catch(() => null);
+    if (!alive() || settled(current)) return;
     await sleep(delay);
     delay = Math.min(POLL_MAX_MS, delay * 1.5);
   }

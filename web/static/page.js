@@ -1,12 +1,25 @@
-// The recorder page's elements and what they show. Every word shown to people comes from
-// the page (the data-strings attribute).
+// The recorder's elements and what they show, on /record and inline in a thread page. Every
+// word shown to people, and every URL it sends to, comes from the page (data attributes).
 
 import { STORE, canComposite } from "./capture.js";
 
 export const root = document.querySelector("[data-recorder]");
 export const T = JSON.parse(root.dataset.strings);
 export const csrf = root.dataset.csrf;
-export const parentId = root.dataset.parentId || null; // a reply goes into that message's thread
+export const inline = root.dataset.follow === "thread";
+export const urls = {
+  create: root.dataset.createUrl || "/api/messages",
+  message: (id) => `${root.dataset.messageUrl || "/api/messages/"}${encodeURIComponent(id)}`,
+  uploads: root.dataset.uploadBase || "/api/uploads/",
+};
+// A reply goes into that message's thread; inline, it answers the thread's latest message.
+let parent = root.dataset.parentId || null;
+export const parentId = () => parent;
+if (inline) {
+  document.addEventListener("relay:thread", (event) => {
+    parent = event.detail?.messages?.at(-1)?.id || parent;
+  });
+}
 export const $ = (name) => root.querySelector(`[data-${name}]`);
 export const el = {
   error: $("error"),
@@ -114,6 +127,7 @@ export function setupChoices() {
 
 // A file chosen with the file input or dropped on the drop zone.
 export function onFileChosen(sendFile) {
+  if (!el.file) return;
   el.file.addEventListener("change", () => sendFile(el.file.files[0]));
   el.drop.addEventListener("dragover", (event) => {
     event.preventDefault();
@@ -130,12 +144,17 @@ export function onFileChosen(sendFile) {
 // -- share link -------------------------------------------------------------------------------
 
 export function showShare(message) {
+  if (!el.share) return; // inline, the reply shows up in the thread itself
   el.shareInput.value = message.share_url || "";
   el.openLink.href = `/m/${message.id}`;
   el.share.hidden = !message.share_url;
   el.copyStatus.textContent = "";
   const mobile = window.matchMedia("(pointer: coarse)").matches;
   el.shareButton.hidden = !(navigator.share && mobile);
+}
+
+export function hideShare() {
+  if (el.share) el.share.hidden = true;
 }
 
 export async function copyLink() {

@@ -6,7 +6,7 @@
 // for upload ("Upload it now") or deletion ("Discard").
 
 import { api, follow } from "./messages.js";
-import { T, $, clearError, csrf, el, progress, say, setStatus, showError, showShare } from "./page.js";
+import { T, $, clearError, csrf, progress, say, setStatus, showError, showShare, urls } from "./page.js";
 import { TusStream, reopen } from "./tus.js";
 
 const DB = "relay-recorder";
@@ -87,6 +87,7 @@ export function keptStream(message, mimeType, options = {}) {
       uploads.put({
         url,
         messageId: message.id,
+        messageUrl: urls.message(message.id),
         shareUrl: message.share_url || "",
         mimeType: mimeType || "",
         total: null,
@@ -130,11 +131,14 @@ export function keptStream(message, mimeType, options = {}) {
   return stream;
 }
 
+// Unfinished uploads this page can resume: a reply link's page only its own, since a guest's
+// session counts under that link alone.
 async function unfinished() {
   const database = await db();
   const tx = database.transaction([UPLOADS], "readonly");
   const records = await result(tx.objectStore(UPLOADS).getAll());
-  return records.sort((a, b) => a.created - b.created);
+  const here = (record) => new URL(record.url, location.href).pathname.startsWith(urls.uploads);
+  return records.filter(here).sort((a, b) => a.created - b.created);
 }
 
 async function chunksOf(url) {
@@ -171,6 +175,7 @@ export async function offerPending(busy, options = {}) {
     return; // no IndexedDB here: nothing was kept
   }
   let record = null;
+  let following = null; // the record whose processing this notice follows
   const next = () => {
     record = records.shift() || null;
     notice.hidden = !record;
@@ -186,6 +191,7 @@ export async function offerPending(busy, options = {}) {
     enable(false);
     clearError();
     const message = { id: current.messageId, share_url: current.shareUrl };
+    following = current;
     showShare(message);
     setStatus(say(T.uploading, { percent: 0 }));
     let total;
@@ -207,7 +213,7 @@ export async function offerPending(busy, options = {}) {
     progress(1, 1);
     enable(true);
     next();
-    await follow(message, () => !busy() && el.shareInput.value === current.shareUrl);
+    await follow(message, () => !busy() && following === current);
   });
 
   discardButton.addEventListener("click", async () => {
@@ -216,7 +222,7 @@ export async function offerPending(busy, options = {}) {
     enable(false);
     clearError();
     try {
-      await api(`/api/messages/${current.messageId}`, { method: "DELETE" });
+      await api(current.messageUrl || urls.message(current.messageId), { method: "DELETE" });
     } catch (error) {
       showError(error.message);
       enable(true);

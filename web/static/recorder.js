@@ -1,4 +1,4 @@
-// The recorder page: record voice, camera or screen with MediaRecorder and stream each
+// The recorder (its page, or inline in a thread): record voice, camera or screen with MediaRecorder and stream each
 // chunk to the message's tus upload while recording, so the share link works at once.
 // Every word shown to people comes from the page (the data-strings attribute).
 
@@ -6,8 +6,9 @@ import { acquire, listDevices, pickType } from "./capture.js";
 import { api, follow, newMessage } from "./messages.js";
 import { startMeter } from "./meter.js";
 import {
-  $, T, buttons, clearError, clock, copyLink, countdown, csrf, el, errorText, maxSeconds, mode,
-  onFileChosen, progress, root, say, setStatus, setupChoices, shareLink, show, showError, showShare,
+  $, T, buttons, clearError, clock, copyLink, countdown, csrf, el, errorText, hideShare, maxSeconds,
+  mode, onFileChosen, progress, root, say, setStatus, setupChoices, shareLink, show, showError,
+  showShare, urls,
 } from "./page.js";
 import { forget, keptStream, offerPending } from "./pending.js";
 import { uploadFile } from "./tus.js";
@@ -28,7 +29,7 @@ function setState(next) {
   for (const input of root.querySelectorAll("[data-setup] input, [data-setup] select")) {
     input.disabled = busy;
   }
-  el.file.disabled = busy;
+  if (el.file) el.file.disabled = busy;
   if (next === "idle") show("start");
   if (next === "preparing") show();
   if (next === "recording") show("pause", "stop", "discard");
@@ -71,7 +72,7 @@ function stopTimer() {
 
 async function start() {
   clearError();
-  el.share.hidden = true;
+  hideShare();
   el.progress.hidden = true;
   setState("preparing");
   setStatus(T.preparing);
@@ -90,7 +91,7 @@ async function start() {
   const kind = which === "audio" ? "audio" : "video";
   let message;
   try {
-    message = await api("/api/messages", { method: "POST", json: newMessage(kind) });
+    message = await api(urls.create, { method: "POST", json: newMessage(kind) });
   } catch (error) {
     capture.stop();
     showError(say(T.err_create, { error: error.message }));
@@ -113,8 +114,8 @@ async function start() {
     stopMeter();
     el.preview.srcObject = null;
     el.preview.hidden = true;
-    await api(`/api/messages/${message.id}`, { method: "DELETE" }).catch(() => {});
-    el.share.hidden = true;
+    await api(urls.message(message.id), { method: "DELETE" }).catch(() => {});
+    hideShare();
     setState("idle");
     setStatus(T.idle);
     return;
@@ -224,13 +225,13 @@ async function discard() {
   session = null;
   if (current.recorder && current.recorder.state !== "inactive") current.recorder.stop();
   release(current);
-  el.share.hidden = true;
+  hideShare();
   el.progress.hidden = true;
   buttons.retry.hidden = true;
   clearError();
   delete root.dataset.messageStatus;
   forget(current.message.upload_url);
-  await api(`/api/messages/${current.message.id}`, { method: "DELETE" }).catch((error) => {
+  await api(urls.message(current.message.id), { method: "DELETE" }).catch((error) => {
     showError(error.message);
   });
   setState("idle");
@@ -252,7 +253,7 @@ async function sendFile(file) {
   const kind = file.type.startsWith("video/") ? "video" : "audio";
   let message;
   try {
-    message = await api("/api/messages", { method: "POST", json: newMessage(kind) });
+    message = await api(urls.create, { method: "POST", json: newMessage(kind) });
     // The message comes with a streaming upload; a file has a known length, so use a new one.
     await fetch(message.upload_url, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf } });
   } catch (error) {
@@ -303,8 +304,8 @@ function init() {
   buttons.discard.addEventListener("click", discard);
   buttons.rerecord.addEventListener("click", rerecord);
   buttons.retry.addEventListener("click", retryUpload);
-  buttons.copy.addEventListener("click", copyLink);
-  buttons.share.addEventListener("click", shareLink);
+  buttons.copy?.addEventListener("click", copyLink);
+  buttons.share?.addEventListener("click", shareLink);
   onFileChosen(sendFile);
 
   setState("idle");

@@ -145,6 +145,8 @@ function boot(root) {
       waveform.setMarkers(current.reactions);
       transcript.load(current);
     }
+    // The inline recorder follows its reply's status and the latest message from here.
+    document.dispatchEvent(new CustomEvent("relay:thread", { detail: next }));
   }
 
   async function refresh() {
