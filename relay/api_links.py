@@ -20,7 +20,7 @@ from relay.http import base_url, json_body, services
 from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
 from relay.messages import MessageError, delete_message, new_message
 from relay.models import Guest, Message, MessageKind, User, new_id
-from relay.thread_view import Urls, thread_document
+from relay.thread_view import Urls, message_items, thread_document
 
 MAX_NAME = 60
 
@@ -168,8 +168,9 @@ async def reply(request: Request) -> Response:
         upload_url = f"{base_url(request)}/s/{token}/uploads/{upload_id}"
     async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, who)
-        document = await link_document(request, session, seat, who)
-    body = next(m for m in document["messages"] if m["id"] == message.id)
+        saved = await session.get(Message, message.id)
+        assert saved is not None
+        (body,), _ = await message_items(session, seat, link_urls(request, token, None), [saved])
     if upload_url:
         body |= {"upload_url": upload_url, "upload_offset": 0}
     return JSONResponse(body, status_code=201)

@@ -76,11 +76,13 @@ def display_name(user: User) -> str:
     return user.display_name or user.email.split("@", 1)[0]
 
 
+People = tuple[dict[str, User], set[str]]  # users by id, and which of them are guests
+
+
 async def thread_document(
     session: AsyncSession, seat: Seat, urls: Urls, *, csrf: str | None
 ) -> dict[str, Any]:
     thread = seat.thread
-    me = seat.user
     messages = list(
         await session.scalars(
             select(Message)
@@ -89,6 +91,43 @@ async def thread_document(
             .limit(MAX_MESSAGES)
         )
     )
+    members = await _live_members(session, thread.id)
+    items, (people, guests) = await message_items(
+        session, seat, urls, messages, also={thread.owner_id, *(uid for uid, _ in members)}
+    )
+    member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
+    return {
+        "id": thread.id,
+        "title": next((m.title for m in messages if m.title), ""),
+        "created_at": thread.created_at.isoformat(),
+        "last_activity_at": thread.last_activity_at.isoformat(),
+        "owner": person(people.get(thread.owner_id), guests),
+        "me": _me(seat, guests),
+        "urls": {
+            "self": urls.self,
+            "events": urls.events,
+            "messages": urls.messages,
+            "guest": urls.guest,
+            "links": urls.links,
+        },
+        "csrf": csrf,
+        "messages": items,
+        "waiting_on": [person(people.get(uid), guests) for uid in waiting_on(messages, member_ids)],
+        "first_unheard": next((item["id"] for item in items if item["new"]), None),
+    }
+
+
+async def message_items(
+    session: AsyncSession,
+    seat: Seat,
+    urls: Urls,
+    messages: Sequence[Message],
+    *,
+    also: set[str] | None = None,
+) -> tuple[list[dict[str, Any]], People]:
+    """The messages as the thread document lists them, in a fixed number of queries however
+    many there are; with the people they name (and those in `also`)."""
+    me = seat.user
     ids = [m.id for m in messages]
     renditions, transcripts = await load_media(session, ids)
     listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
@@ -97,13 +136,11 @@ async def thread_document(
             select(Reaction).where(Reaction.message_id.in_(ids)).order_by(Reaction.id)
         )
     )
-    members = await _live_members(session, thread.id)
     people_ids = (
         {m.author_id for m in messages}
         | {lst.user_id for lst in listens}
         | {r.user_id for r in reactions}
-        | {thread.owner_id}
-        | {uid for uid, _ in members}
+        | (also or set())
     )
     people = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(people_ids)))}
     guests = set(await session.scalars(select(Guest.user_id).where(Guest.user_id.in_(people_ids))))
@@ -116,7 +153,6 @@ async def thread_document(
         reactions_of.setdefault(reaction.message_id, []).append(reaction)
 
     items = []
-    first_unheard = None
     for message in messages:
         data = message_json(
             message,
@@ -127,15 +163,12 @@ async def thread_document(
         )
         mine = me is not None and message.author_id == me.id
         own = next((x for x in by_message.get(message.id, []) if me and x.user_id == me.id), None)
-        is_new = not mine and (own is None or not own.heard) and playable(message)
-        if is_new and first_unheard is None:
-            first_unheard = message.id
         base = urls.message(message.id)
         data |= {
             "at": message.at,
             "author": person(people.get(message.author_id), guests),
             "mine": mine,
-            "new": is_new,
+            "new": not mine and (own is None or not own.heard) and playable(message),
             "listen": None if own is None else {"position": own.position, "heard": own.heard},
             "seen_by": [
                 {**person(people.get(x.user_id), guests), "position": x.position, "heard": x.heard}
@@ -160,27 +193,7 @@ async def thread_document(
             },
         }
         items.append(data)
-
-    member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
-    return {
-        "id": thread.id,
-        "title": next((m.title for m in messages if m.title), ""),
-        "created_at": thread.created_at.isoformat(),
-        "last_activity_at": thread.last_activity_at.isoformat(),
-        "owner": person(people.get(thread.owner_id), guests),
-        "me": _me(seat, guests),
-        "urls": {
-            "self": urls.self,
-            "events": urls.events,
-            "messages": urls.messages,
-            "guest": urls.guest,
-            "links": urls.links,
-        },
-        "csrf": csrf,
-        "messages": items,
-        "waiting_on": [person(people.get(uid), guests) for uid in waiting_on(messages, member_ids)],
-        "first_unheard": first_unheard,
-    }
+    return items, (people, guests)
 
 
 def _me(seat: Seat, guests: set[str]) -> dict[str, Any]:
