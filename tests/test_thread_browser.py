@@ -189,14 +189,16 @@ def _axe_violations(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme: str) -> None:
+    """The thread page is scanned with its inline recorder open (a hidden one is skipped)."""
+    record = "#reply-record > summary"
     pages = {
-        "share": (None, thread["share_url"]),
-        "thread": ("ann@example.org", f"/t/{thread['thread_id']}"),
-        "inbox": ("ann@example.org", "/"),
-        "recorder": ("ann@example.org", "/record"),
+        "share": (None, thread["share_url"], None),
+        "thread": ("ann@example.org", f"/t/{thread['thread_id']}", record),
+        "inbox": ("ann@example.org", "/", None),
+        "recorder": ("ann@example.org", "/record", None),
     }
     found = {}
-    for name, (email, path) in pages.items():
+    for name, (email, path, opener) in pages.items():
         context = browser.new_context(**IPHONE, bypass_csp=True, color_scheme=scheme)
         page = context.new_page()
         if email:
@@ -204,6 +206,9 @@ def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme
         else:
             page.goto(path)
         page.wait_for_load_state("networkidle")
+        if opener:
+            page.click(opener)
+            page.wait_for_selector(f"{RECORDER}[data-ready]", timeout=10_000)
         if violations := _axe_violations(page):
             found[name] = violations
         context.close()
