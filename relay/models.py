@@ -226,6 +226,9 @@ class ShareLink(Base):
     rights: Mapped[LinkRights] = mapped_column(_enum(LinkRights), default=LinkRights.reply)
     label: Mapped[str] = mapped_column(String(200), default="")
     passcode_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Passcode guesses since `guesses_since`: kept here so that every instance counts them.
+    guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    guesses_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -3,12 +3,12 @@ passcode form and link previews), and the oEmbed endpoint that unfurls pasted li
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
+import math
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from relay import access, api_links, api_threads, auth, i18n, threads
 from relay.access import Seat
+from relay.db import utcnow
 from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
 from relay.http import base_url, principal, services
 from relay.link_auth import (
@@ -31,9 +32,9 @@ from relay.models import Guest, LinkRights, MemberRole, Message, Rendition, Shar
 from relay.page_render import duration_text, here, page, protect, redirect, render
 from relay.thread_view import display_name
 
-# Passcode guesses: a few per minute per link and process; argon2 makes each one slow too.
-MAX_GUESSES, GUESS_WINDOW = 10, 600.0
-_guesses: defaultdict[str, deque[float]] = defaultdict(deque)
+# Passcode guesses: 10 per link in 10 minutes, whichever instance they reach; argon2 makes
+# each one slow too.
+MAX_GUESSES, GUESS_WINDOW = 10, timedelta(minutes=10)
 KIND_WORDS = {"audio": "Voice message", "video": "Video message", "text": "Message"}
 
 
@@ -135,31 +136,39 @@ async def unlock(request: Request) -> Response:
     token = request.path_params["token"]
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     passcode = form.get("passcode")
-    async with services(request).sessions.begin() as session:
+    sessions = services(request).sessions
+    async with sessions.begin() as session:
         link = await access.live_link(session, token)
+        if link.passcode_hash is not None:
+            await _count_guess(session, link)
     if link.passcode_hash is None:
         return redirect(request, f"/s/{token}")
-    _count_guess(token)
+    # Checked after the guess is counted and committed, so parallel guesses cannot overtake it.
     given = passcode if isinstance(passcode, str) else ""
     if not given or not await auth.verify_password(link.passcode_hash, given[:128]):
         return _passcode_page(request, error=True)
-    _guesses.pop(token, None)
+    async with sessions.begin() as session:
+        await session.execute(
+            update(ShareLink).where(ShareLink.token == token).values(guesses=0, guesses_since=None)
+        )
     response = redirect(request, f"/s/{token}")
     set_link_cookie(request, response, token, UNLOCK_COOKIE, unlock_value(link))
     return response
 
 
-def _count_guess(token: str) -> None:
-    now = time.monotonic()
-    recent = _guesses[token]
-    while recent and recent[0] < now - GUESS_WINDOW:
-        recent.popleft()
-    if len(recent) >= MAX_GUESSES:
+async def _count_guess(session: AsyncSession, link: ShareLink) -> None:
+    """Counts one guess on the link's row, locked, or refuses it when the window is full."""
+    await session.refresh(link, ["guesses", "guesses_since"], with_for_update=True)
+    now = utcnow()
+    if link.guesses_since is None or link.guesses_since <= now - GUESS_WINDOW:
+        link.guesses, link.guesses_since = 0, now
+    if link.guesses >= MAX_GUESSES:
+        wait = (link.guesses_since + GUESS_WINDOW - now).total_seconds()
         raise TooManyRequests(
             "Too many wrong passcodes for this link: wait ten minutes and try again.",
-            headers={"Retry-After": str(int(GUESS_WINDOW))},
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    recent.append(now)
+    link.guesses += 1
 
 
 # -- link previews ------------------------------------------------------------------------
