@@ -121,27 +121,37 @@ async def edit_segment(
     return segments
 
 
-async def save_captions(services: Services, message: Message, segments: Sequence[Segment]) -> None:
-    """Store the captions of the current text as the message's `captions` rendition."""
-    message_id = message.id
+async def write_captions(
+    services: Services, message_id: str, duration: float | None, segments: Sequence[Segment]
+) -> Rendition:
+    """Put the captions file in storage; returns its rendition row for `add_captions`."""
     services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vtt-", dir=services.settings.spool_dir) as tmp:
         path = Path(tmp) / "captions.vtt"
-        path.write_text(captions_vtt(segments, message.duration), encoding="utf-8")
+        path.write_text(captions_vtt(segments, duration), encoding="utf-8")
         key = f"renditions/{message_id}/captions.vtt"
         await services.storage.put_file(key, path, "text/vtt")
         size = path.stat().st_size
+    return Rendition(
+        message_id=message_id, name=CAPTIONS, storage_key=key, mime="text/vtt", bytes=size
+    )
+
+
+async def add_captions(session: AsyncSession, message: Message, captions: Rendition) -> None:
+    """Make written captions the message's `captions` rendition and announce the transcript:
+    in the transaction that stores its text, so whoever sees the text finds the captions."""
+    await session.execute(
+        delete(Rendition).where(Rendition.message_id == message.id, Rendition.name == CAPTIONS)
+    )
+    session.add(captions)
+    events.emit(session, message.thread_id, "transcript", message.id)
+
+
+async def save_captions(services: Services, message: Message, segments: Sequence[Segment]) -> None:
+    """Store the captions of the current text as the message's `captions` rendition."""
+    captions = await write_captions(services, message.id, message.duration, segments)
     async with services.sessions.begin() as session:
-        await session.execute(
-            delete(Rendition).where(Rendition.message_id == message_id, Rendition.name == CAPTIONS)
-        )
-        session.add(
-            Rendition(
-                message_id=message_id, name=CAPTIONS, storage_key=key, mime="text/vtt", bytes=size
-            )
-        )
-        # Announced once the captions exist, so a page that refetches finds all of it.
-        events.emit(session, message.thread_id, "transcript", message_id)
+        await add_captions(session, message, captions)
 
 
 def transcript_json(transcript: Transcript | None, segments: Sequence[Segment]) -> dict[str, Any]:

@@ -428,14 +428,16 @@ async def test_search_covers_threads_one_takes_part_in(world: World) -> None:
 
 
 class Statements:
-    """Counts the SQL statements the database is sent while the block runs."""
+    """Counts the SQL statements the database is sent while the block runs, apart from the
+    live-event poller's reads, which run in the background on their own clock."""
 
     def __init__(self, world: World) -> None:
         self.engine = world.services.sessions.kw["bind"].sync_engine
         self.count = 0
 
-    def _seen(self, *_: object) -> None:
-        self.count += 1
+    def _seen(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not re.match(r"\s*SELECT\b.*\bFROM events\b", statement, re.S):
+            self.count += 1
 
     def __enter__(self) -> Statements:
         event.listen(self.engine, "before_cursor_execute", self._seen)

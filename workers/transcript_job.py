@@ -35,7 +35,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             return
         transcript.status = TranscriptStatus.running
         language = message.language or (author.language if author else None)
-        audio_key = audio.storage_key
+        audio_key, duration = audio.storage_key, message.duration
     try:
         model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)
     except whisper.TranscriptionUnavailable as exc:
@@ -50,20 +50,21 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
                 result = await asyncio.to_thread(whisper.transcribe, model, path, language=language)
         except whisper.LanguageNotSupported as exc:
             raise JobFailed(str(exc)) from None
-        async with services.sessions.begin() as session:
-            message = await session.get(Message, job.message_id)
-            transcript = await session.get(Transcript, job.message_id)
-            if message is None or transcript is None:
-                await jobs.complete(session, job)
-                return
+    rows = transcripts.segment_rows(job.message_id, result.segments)
+    captions = await transcripts.write_captions(services, job.message_id, duration, rows)
+    async with services.sessions.begin() as session:
+        message = await session.get(Message, job.message_id)
+        transcript = await session.get(Transcript, job.message_id)
+        if message is not None and transcript is not None:
             transcript.language = result.language
             transcript.language_probability = result.language_probability
             transcript.model = result.model
-            rows = transcripts.segment_rows(message.id, result.segments)
             await transcripts.store(session, message, transcript, rows)
-        await transcripts.save_captions(services, message, rows)
-    async with services.sessions.begin() as session:
+            await transcripts.add_captions(session, message, captions)
         await jobs.complete(session, job)
+    if message is None:  # deleted while we listened: its files are gone, so is this one
+        await services.storage.delete(captions.storage_key)
+        return
     log.info("message %s transcribed (%s)", job.message_id, result.language)
 
 

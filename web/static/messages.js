@@ -1,7 +1,9 @@
 // The message API as the recorder page uses it: JSON requests, a new message's body, and
 // following a message from processing to ready.
 
-import { T, csrf, el, inline, parentId, root, say, setStatus, showError, sleep, urls } from "./page.js";
+import {
+  T, csrf, el, inline, latestThread, parentId, root, say, setStatus, showError, sleep, urls,
+} from "./page.js";
 
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
@@ -52,10 +54,11 @@ function settled(current) {
 // Inline, the thread page already hears every status change live (it dispatches
 // "relay:thread" with each fresh thread document): no polling of our own.
 function followThread(message, alive) {
+  const find = (thread) => thread?.messages?.find((m) => m.id === message.id);
+  if (settled(find(latestThread()))) return Promise.resolve();
   return new Promise((resolve) => {
     const seen = (event) => {
-      const current = event.detail?.messages?.find((m) => m.id === message.id);
-      if (!alive() || settled(current)) {
+      if (!alive() || settled(find(event.detail))) {
         document.removeEventListener("relay:thread", seen);
         resolve();
       }

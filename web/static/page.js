@@ -12,12 +12,16 @@ export const urls = {
   message: (id) => `${root.dataset.messageUrl || "/api/messages/"}${encodeURIComponent(id)}`,
   uploads: root.dataset.uploadBase || "/api/uploads/",
 };
-// A reply goes into that message's thread; inline, it answers the thread's latest message.
+// A reply goes into that message's thread; inline, it answers the thread's latest message,
+// as the thread page's latest document ("relay:thread" events) says.
 let parent = root.dataset.parentId || null;
+let thread = null;
 export const parentId = () => parent;
+export const latestThread = () => thread;
 if (inline) {
   document.addEventListener("relay:thread", (event) => {
-    parent = event.detail?.messages?.at(-1)?.id || parent;
+    thread = event.detail;
+    parent = thread?.messages?.at(-1)?.id || parent;
   });
 }
 export const $ = (name) => root.querySelector(`[data-${name}]`);
