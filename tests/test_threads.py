@@ -1,64 +1,18 @@
-"""Threads on both stacks: replies in order, share links with rights, expiry, passcodes and
-revocation, guests bound to their link, listening state, reactions, the inbox, deletion."""
+"""Threads on both stacks: replies in order, share links with rights, expiry and revocation,
+guests bound to their link, listening state, reactions, the inbox, deletion. (Passcodes are in
+test_passcodes.py, statement counts in test_thread_queries.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from datetime import timedelta
 from pathlib import Path
 
-import httpx
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select
 
-from relay.models import Event, Message, MessageStatus, Rendition, ShareLink
+from relay.models import Event
 from tests.conftest import World
 from tests.pages_helpers import HTML, sign_in
-
-VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"x" * 4000
-
-
-async def post(world: World, path: str, body: dict, headers: dict) -> dict:
-    response = await world.client.post(path, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def start(world: World, title: str = "Plan for Monday", duration: float = 30.0) -> dict:
-    """A ready voice message with an audio rendition: the first message of a thread."""
-    message = await post(world, "/api/messages", {"kind": "audio", "title": title}, auth(world))
-    async with world.services.sessions.begin() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == message["id"])
-            .values(status=MessageStatus.ready, duration=duration)
-        )
-    message["token"] = message["share_url"].rsplit("/", 1)[1]
-    return message
-
-
-def auth(world: World, who: str = "author") -> dict[str, str]:
-    return getattr(world, who).headers
-
-
-async def add_media(world: World, tmp_path: Path, message_id: str) -> str:
-    key = f"renditions/{message_id}/audio.m4a"
-    source = tmp_path / "audio.m4a"
-    source.write_bytes(VIDEO)
-    await world.services.storage.put_file(key, source, "audio/mp4")
-    async with world.services.sessions.begin() as session:
-        session.add(
-            Rendition(
-                message_id=message_id, name="audio", storage_key=key, mime="audio/mp4", bytes=4012
-            )
-        )
-    return key
-
-
-async def become_guest(client: httpx.AsyncClient, token: str, name: str = "Gast") -> str:
-    response = await client.post(f"/s/{token}/guest", json={"name": name})
-    assert response.status_code == 201, response.text
-    return response.json()["csrf"]
+from tests.thread_helpers import add_media, auth, become_guest, post, start
 
 
 async def test_replies_form_one_thread_in_time_order(world: World) -> None:
@@ -139,47 +93,6 @@ async def test_links_have_rights_expiry_and_can_be_revoked(world: World, tmp_pat
         f"/api/links/{first['token']}", headers=auth(world, "other")
     )
     assert foreign.status_code == 404
-
-
-async def test_passcode_protects_page_json_and_media(world: World, tmp_path: Path) -> None:
-    first = await start(world, "Salary review")
-    await add_media(world, tmp_path, first["id"])
-    link = await post(
-        world,
-        f"/api/threads/{first['thread_id']}/links",
-        {"rights": "view", "passcode": "tulip-42"},
-        auth(world),
-    )
-    token = link["token"]
-    async with world.anonymous() as client:
-        page = await client.get(f"/s/{token}", headers=HTML)
-        assert page.status_code == 401 and 'name="passcode"' in page.text
-        assert "Salary review" not in page.text
-        assert 'property="og:title" content="A protected Relay thread"' not in page.text
-        for path in (f"/s/{token}/thread", f"/s/{token}/media/{first['id']}/audio"):
-            locked = await client.get(path)
-            assert locked.status_code == 401 and locked.json()["error"] == "passcode_required"
-        wrong = await client.post(f"/s/{token}/unlock", data={"passcode": "tulip-43"})
-        assert wrong.status_code == 401 and "Salary review" not in wrong.text
-        right = await client.post(f"/s/{token}/unlock", data={"passcode": "tulip-42"})
-        assert right.status_code == 303
-        assert (await client.get(f"/s/{token}/thread")).json()["title"] == "Salary review"
-    async with world.anonymous() as client:
-        for _ in range(10):  # MAX_GUESSES wrong ones within the window
-            await client.post(f"/s/{token}/unlock", data={"passcode": "guess"})
-        blocked = await client.post(f"/s/{token}/unlock", data={"passcode": "tulip-42"})
-        assert blocked.status_code == 429 and 0 < int(blocked.headers["retry-after"]) <= 600
-    # The count is in the database, so another relay instance refuses too; it ends with the
-    # window, and the right passcode then clears it.
-    async with world.services.sessions.begin() as session:
-        row = await session.get(ShareLink, token)
-        assert row is not None and row.guesses == 10 and row.guesses_since is not None
-        row.guesses_since -= timedelta(minutes=11)
-    async with world.anonymous() as client:
-        right = await client.post(f"/s/{token}/unlock", data={"passcode": "tulip-42"})
-        assert right.status_code == 303
-    async with world.services.sessions.begin() as session:
-        assert (await session.get(ShareLink, token)).guesses == 0
 
 
 async def test_guest_replies_only_through_their_link(world: World) -> None:
@@ -425,61 +338,3 @@ async def test_search_covers_threads_one_takes_part_in(world: World) -> None:
     await post(world, "/api/messages", body, auth(world, "other"))
     hits = (await world.client.get("/api/search", **search)).json()["hits"]
     assert [h["message_id"] for h in hits] == [first["id"]]
-
-
-class Statements:
-    """Counts the SQL statements the database is sent while the block runs, apart from the
-    live-event poller's reads, which run in the background on their own clock."""
-
-    def __init__(self, world: World) -> None:
-        self.engine = world.services.sessions.kw["bind"].sync_engine
-        self.count = 0
-
-    def _seen(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if not re.match(r"\s*SELECT\b.*\bFROM events\b", statement, re.S):
-            self.count += 1
-
-    def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
-async def test_a_long_thread_costs_no_more_queries_to_read_or_reply_to(world: World) -> None:
-    first = await start(world)
-    token = first["token"]
-    csrf = await become_guest(world.client, token)
-    guest = {"X-CSRF-Token": csrf}
-    thread_url = f"/api/threads/{first['thread_id']}"
-
-    async def costs() -> tuple[int, int]:
-        with Statements(world) as read:
-            assert (await world.client.get(thread_url, headers=auth(world))).status_code == 200
-        with Statements(world) as reply:
-            await post(world, f"/s/{token}/messages", {"kind": "text", "body": "ok"}, guest)
-        return read.count, reply.count
-
-    short = await costs()
-    for n in range(25):
-        body = {"kind": "text", "body": f"reply {n}", "parent_id": first["id"]}
-        await post(world, "/api/messages", body, auth(world))
-    assert await costs() == short
-
-
-async def test_parallel_passcode_guesses_get_ten_between_them(world: World) -> None:
-    first = await start(world)
-    link = await post(
-        world,
-        f"/api/threads/{first['thread_id']}/links",
-        {"rights": "view", "passcode": "tulip-42"},
-        auth(world),
-    )
-    async with world.anonymous() as client:
-        guesses = [
-            client.post(f"/s/{link['token']}/unlock", data={"passcode": f"guess-{n}"})
-            for n in range(16)
-        ]
-        answers = sorted(r.status_code for r in await asyncio.gather(*guesses))
-    assert answers == [401] * 10 + [429] * 6
