@@ -177,7 +177,8 @@ async def record_page(request: Request) -> Response:
         **_who(who),
         "lang": lang,
         "t": strings,
-        "max_seconds": 30 * 60,
+        # The recorder stops where the pipeline would refuse the media anyway.
+        "max_seconds": int(services(request).settings.media.max_duration_seconds),
         "parent": parent,
     }
     response = render(request, "record.html", context)

@@ -55,9 +55,6 @@ def _lang(request: Request) -> str:
     )
 
 
-MAX_RECORDING_SECONDS = 30 * 60
-
-
 def recorder_urls(thread: dict[str, Any], base: str, uploads: str) -> dict[str, Any]:
     """Where the inline recorder creates a reply (to the latest message; the page keeps that
     current), deletes it and finds its uploads."""
@@ -78,7 +75,7 @@ def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
         "lang": lang,
         "t": i18n.thread_strings(lang),
         "rt": i18n.strings(lang),
-        "max_seconds": MAX_RECORDING_SECONDS,
+        "max_seconds": int(services(request).settings.media.max_duration_seconds),
         **context,
     }
     return render(request, "thread.html", body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -139,3 +140,20 @@ async def test_processing_message_page_has_polling_hook(world: World) -> None:
     assert "Processing…" in response.text
     assert '<script type="module" src="/static/player.js"></script>' in response.text
     assert "<video" not in response.text
+
+
+async def test_recorders_stop_at_the_configured_maximum_duration(world: World) -> None:
+    """The recorder's limit is the one the media pipeline enforces (RELAY_MAX_DURATION_SECONDS),
+    on /record and inline in a thread."""
+    message = await create_message(world, "Kick-off", kind="text")
+    settings = world.services.settings
+    media = dataclasses.replace(settings.media, max_duration_seconds=90)
+    world.services.settings = dataclasses.replace(settings, media=media)
+    try:
+        async with sign_in(world, world.author) as client:
+            record = await client.get("/record", headers=HTML)
+            thread = await client.get(f"/t/{message['thread_id']}", headers=HTML)
+    finally:
+        world.services.settings = settings
+    assert 'data-max-seconds="90"' in record.text
+    assert 'data-max-seconds="90"' in thread.text and 'data-follow="thread"' in thread.text
