@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Browser, Page, Route
 
 from tests.recorder_fixtures import (
     open_recorder,
@@ -179,6 +179,14 @@ KEPT_TOTAL = """() => new Promise((resolve) => {
 })"""
 
 
+def _wait_until_kept(page: Page) -> None:
+    """Until the page has stored the whole recording (and its total) in IndexedDB."""
+    deadline = time.monotonic() + 10
+    while not page.evaluate(KEPT_TOTAL):
+        assert time.monotonic() < deadline, "the recording was not kept in IndexedDB"
+        page.wait_for_timeout(200)
+
+
 def test_bytes_not_uploaded_survive_a_reload(
     stack: tuple[str, dict[str, str]], browser: Browser
 ) -> None:
@@ -187,10 +195,7 @@ def test_bytes_not_uploaded_survive_a_reload(
     page.route("**/api/uploads/**", lambda route: route.abort())
     seconds = record(page, 4)
     share = page.input_value("[data-share-input]")
-    deadline = time.monotonic() + 10
-    while not page.evaluate(KEPT_TOTAL):
-        assert time.monotonic() < deadline, "the recording was not kept in IndexedDB"
-        page.wait_for_timeout(200)
+    _wait_until_kept(page)
     page.reload()
     page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
     page.unroute("**/api/uploads/**")
@@ -215,10 +220,7 @@ def test_a_kept_recording_can_be_discarded_after_a_reload(
     page = open_recorder(browser, base, "ned@example.org", (390, 844))
     page.route("**/api/uploads/**", lambda route: route.abort())
     record(page, 2)
-    deadline = time.monotonic() + 10
-    while not page.evaluate(KEPT_TOTAL):
-        assert time.monotonic() < deadline, "the recording was not kept in IndexedDB"
-        page.wait_for_timeout(200)
+    _wait_until_kept(page)
     headers = {"Authorization": f"Bearer {tokens['ned']}"}
     (message,) = httpx.get(f"{base}/api/messages", headers=headers).json()["messages"]
     page.reload()
