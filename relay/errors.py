@@ -11,7 +11,9 @@ RelayError
  ├── PayloadTooLarge       413
  ├── UnsupportedMediaType  415
  ├── Locked                423
- └── ServiceUnavailable    503
+ ├── TooManyRequests       429
+ ├── ServiceUnavailable    503
+ └── InsufficientStorage   507
 """
 
 from __future__ import annotations
@@ -97,3 +99,9 @@ class ServiceUnavailable(RelayError):
     """A dependency (database, storage) cannot be reached."""
 
     status, code = 503, "unavailable"
+
+
+class InsufficientStorage(RelayError):
+    """The server is short of disk space and takes no new bytes until some is freed."""
+
+    status, code = 507, "insufficient_storage"

@@ -358,3 +358,13 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Throttle(Base):
+    """A count of attempts under one key since `since` (see relay.throttle)."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

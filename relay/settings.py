@@ -99,6 +99,18 @@ class WhisperSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Quotas and throttles; each answers 429 (or 507 for disk space) with a clear reason."""
+
+    login_failures: int = 10  # wrong sign-ins per account and per client address in 10 min
+    hash_concurrency: int = 2  # argon2 checks at once per process (each takes a core)
+    guests_per_link_hour: int = 20  # new guest names on one link per hour
+    guest_messages_hour: int = 30  # messages one guest may post per hour
+    guest_reactions_hour: int = 60  # reactions one guest may add per hour
+    streams_per_client: int = 10  # live event streams open at once from one client address
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
@@ -118,6 +130,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -178,6 +191,14 @@ class Settings:
                 keep_originals=_bool(env, "RELAY_KEEP_ORIGINALS", True),
             ),
             whisper=WhisperSettings.from_env(env),
+            limits=LimitSettings(
+                login_failures=_int(env, "RELAY_LOGIN_MAX_FAILURES", 10),
+                hash_concurrency=_int(env, "RELAY_HASH_CONCURRENCY", 2),
+                guests_per_link_hour=_int(env, "RELAY_GUESTS_PER_LINK_HOUR", 20),
+                guest_messages_hour=_int(env, "RELAY_GUEST_MESSAGES_HOUR", 30),
+                guest_reactions_hour=_int(env, "RELAY_GUEST_REACTIONS_HOUR", 60),
+                streams_per_client=_int(env, "RELAY_STREAMS_PER_CLIENT", 10),
+            ),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -200,6 +221,12 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_FFMPEG_THREADS", s.media.ffmpeg_threads, 0, 64),
         ("RELAY_FFMPEG_NICE", s.media.ffmpeg_nice, 0, 19),
         ("RELAY_MAX_DURATION_SECONDS", s.media.max_duration_seconds, 1, 24 * 3600),
+        ("RELAY_LOGIN_MAX_FAILURES", s.limits.login_failures, 1, 10_000),
+        ("RELAY_HASH_CONCURRENCY", s.limits.hash_concurrency, 1, 64),
+        ("RELAY_GUESTS_PER_LINK_HOUR", s.limits.guests_per_link_hour, 1, 100_000),
+        ("RELAY_GUEST_MESSAGES_HOUR", s.limits.guest_messages_hour, 1, 100_000),
+        ("RELAY_GUEST_REACTIONS_HOUR", s.limits.guest_reactions_hour, 1, 100_000),
+        ("RELAY_STREAMS_PER_CLIENT", s.limits.streams_per_client, 1, 100_000),
     ]
 
 

@@ -39,7 +39,7 @@ STACKS = ["embedded", "scaled"]
 TABLES = (
     "search_index, transcript_segments, transcripts, jobs, renditions, share_links, uploads, "
     "messages, sessions, api_tokens, users, threads, thread_members, guests, listens, "
-    "reactions, events"
+    "reactions, events, throttles"
 )
 
 
