@@ -34,9 +34,7 @@ async def test_window_end_resets_the_count(services: Services) -> None:
         async with services.sessions.begin() as session:
             await throttle.hit(session, LIMIT)
     async with services.sessions.begin() as session:
-        await session.execute(
-            update(Throttle).values(since=utcnow() - timedelta(minutes=11))
-        )
+        await session.execute(update(Throttle).values(since=utcnow() - timedelta(minutes=11)))
     async with services.sessions.begin() as session:
         await throttle.check(session, LIMIT)
         await throttle.hit(session, LIMIT)
