@@ -14,7 +14,7 @@ from relay import access, auth, inbox, live, reactions, threads
 from relay.access import Seat
 from relay.db import utcnow
 from relay.errors import BadRequest, Forbidden, NotFound
-from relay.http import base_url, json_body, require_user, services
+from relay.http import base_url, json_body, parse_id, require_user, services
 from relay.models import LinkRights, Message, Reaction, ShareLink
 from relay.reactions import ReactionError
 from relay.thread_view import Urls, is_heard, thread_document
@@ -240,7 +240,7 @@ async def save_reaction(
 
 
 async def drop_reaction(session: AsyncSession, seat: Seat, message: Message, raw_id: str) -> None:
-    reaction = await session.get(Reaction, int(raw_id)) if raw_id.isdigit() else None
+    reaction = await session.get(Reaction, id_) if (id_ := parse_id(raw_id)) else None
     if reaction is None or reaction.message_id != message.id:
         raise NotFound("No such reaction.")
     if seat.user is None or reaction.user_id != seat.user.id:

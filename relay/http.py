@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 SESSION_COOKIE = "relay_session"
 CSRF_HEADER = "x-csrf-token"
 MAX_JSON_BYTES = 64 * 1024
+MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) store
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Cached in the request's scope: lifespan state is shared between requests by some servers.
 _PRINCIPAL = "relay.principal"
@@ -56,6 +58,33 @@ async def require_user(request: Request, form_csrf: str | None = None) -> auth.P
     return who
 
 
+def parse_id(raw: str | None) -> int | None:
+    """A database integer id from a path or header: plain ASCII digits within 64 bits."""
+    # str.isdigit() also accepts "²" and other digits that int() refuses.
+    if raw is None or not (0 < len(raw) <= 19 and raw.isascii() and raw.isdecimal()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
+def _json_int(text: str) -> int:
+    # Bounded before int(): a 5000-digit literal would raise inside json.loads otherwise.
+    if len(text.lstrip("-")) > 19 or abs(value := int(text)) > MAX_ID:
+        raise ValueError("integer out of range")
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise ValueError("number out of range")
+    return value
+
+
+def _json_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise BadRequest("Send a JSON body with 'Content-Type: application/json'.")
@@ -65,9 +94,16 @@ async def json_body(request: Request) -> dict[str, Any]:
         if len(raw) > MAX_JSON_BYTES:
             raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
     try:
-        data = json.loads(raw)
+        data = json.loads(
+            raw, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
+    except ValueError:
+        raise BadRequest(
+            f"The body has a number out of range: whole numbers lie within ±{MAX_ID}, and "
+            "NaN and Infinity are not JSON."
+        ) from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
     return data

@@ -25,7 +25,8 @@ from starlette.types import Receive, Scope, Send
 
 from relay.context import Services
 from relay.db import is_sqlite, utcnow
-from relay.errors import ServiceUnavailable
+from relay.errors import BadRequest, ServiceUnavailable
+from relay.http import parse_id
 from relay.models import Event
 
 log = logging.getLogger("relay.live")
@@ -282,9 +283,11 @@ def format_event(event: LiveEvent, *, with_id: bool = True) -> str:
 def last_event_id(request: Request) -> int | None:
     """Last-Event-ID, or the `last_event_id` query parameter that EventSource polyfills send."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    if raw is None or not raw.strip().isdigit():
+    if raw is None or not raw.strip():
         return None
-    return int(raw)
+    if (value := parse_id(raw.strip())) is None:
+        raise BadRequest("Last-Event-ID must be the id of an event this server sent.")
+    return value
 
 
 class _EventStream(StreamingResponse):

@@ -159,7 +159,7 @@ THREAD_PATHS: dict[str, Any] = {
     },
     "/api/threads/{id}/events": {
         "parameters": [ID],
-        "get": _events("Live updates of the thread", (401, 404)),
+        "get": _events("Live updates of the thread", (400, 401, 404)),
     },
     "/api/threads/{id}/links": {
         "parameters": [ID],
@@ -236,7 +236,7 @@ THREAD_PATHS: dict[str, Any] = {
     },
     "/s/{token}/events": {
         "parameters": [TOKEN],
-        "get": _link(_events("Live updates through a link", (401, 404, 410))),
+        "get": _link(_events("Live updates through a link", (400, 401, 404, 410))),
     },
     "/s/{token}/guest": {
         "parameters": [TOKEN],

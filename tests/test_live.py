@@ -19,6 +19,7 @@ from starlette.routing import Route
 from relay import events, live
 from relay.context import Services
 from relay.db import create_engine
+from relay.errors import BadRequest
 from relay.live import EventHub, LiveEvent, Subscription, _Cursor
 from relay.models import Event
 from tests.server import free_port
@@ -264,16 +265,28 @@ async def test_sse_streams_replay_then_live_events_in_wire_format(
     assert lines[6:8] == [f"id: {live_id}", "event: message"]
 
 
-async def test_sse_ignores_a_bad_last_event_id(services: Services, sse: tuple[str, Access]) -> None:
-    base, _ = sse
-    await emit(services, "t")
-    later = asyncio.create_task(emit_later(services, "t"))
-    _, lines = await sse_lines(
-        base, "/events/t?last_event_id=nope", lambda got: any(x.startswith("data") for x in got)
+def _request(query: str = "", **headers: str) -> Request:
+    raw = [
+        (name.lower().replace("_", "-").encode(), value.encode()) for name, value in headers.items()
+    ]
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "query_string": query.encode(),
+            "headers": raw,
+        }
     )
-    await later
-    # Only the live event: nothing replayed.
-    assert len([line for line in lines if line.startswith("data:")]) == 1
+
+
+def test_last_event_id_comes_from_the_header_or_the_query_and_refuses_other_text() -> None:
+    assert live.last_event_id(_request()) is None
+    assert live.last_event_id(_request("last_event_id=7")) == 7
+    assert live.last_event_id(_request(last_event_id="9")) == 9
+    for bad in ["nope", "%C2%B2", "-1", "9" * 23]:
+        with pytest.raises(BadRequest, match="Last-Event-ID"):
+            live.last_event_id(_request(f"last_event_id={bad}"))
 
 
 async def test_sse_sends_revoked_and_ends_when_access_is_gone(
