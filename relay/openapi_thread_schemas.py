@@ -208,7 +208,12 @@ THREAD_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["emoji"],
         "properties": {
-            "emoji": {"type": "string", "maxLength": 10, "description": "a single emoji"},
+            "emoji": {
+                "type": "string",
+                "maxLength": 10,
+                "description": "one emoji; ZWJ sequences, skin tones, keycaps and flags count "
+                "as one, format characters and text are refused",
+            },
             "at": {**SECONDS, "description": "a moment within the message"},
         },
     },

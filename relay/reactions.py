@@ -10,8 +10,17 @@ from relay import events
 from relay.models import Listen, Message, Reaction
 
 MAX_EMOJI_CHARS = 10
-# Emoji are symbols (So), skin tones (Sk), joiners and variation selectors (Cf, Mn), keycaps (Me).
-_EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf"})
+ZWJ = "\u200d"  # joins emoji into one: 👩 + ZWJ + 💻
+_SELECTORS = frozenset("\ufe0e\ufe0f")  # text or emoji presentation
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+_REGIONAL = range(0x1F1E6, 0x1F200)  # two of them make a flag: 🇳 + 🇱
+_TAGS = range(0xE0020, 0xE007F)  # spell a region after a black flag (England, Scotland)
+_CANCEL_TAG = "\U000e007f"
+_BLACK_FLAG = "\U0001f3f4"
+_KEYCAP = "\u20e3"
+_KEYCAP_BASES = frozenset("0123456789#*")
+# Emoji whose code point is not a symbol (So): ‼ ⁉ ℹ ↔ ◻ ◼ ◽ ◾ ⤴ ⤵ 〰 〽
+_OTHER_BASES = frozenset("\u203c\u2049\u2139\u2194\u25fb\u25fc\u25fd\u25fe\u2934\u2935\u3030\u303d")
 
 
 class ReactionError(ValueError):
@@ -19,13 +28,36 @@ class ReactionError(ValueError):
 
 
 def check_emoji(value: object) -> str:
-    """One emoji (possibly a sequence joined with ZWJ); never text or markup."""
+    """One emoji: a symbol with its presentation selector and skin tone, ZWJ sequences of
+    those, keycaps, and flags. Never text, markup or invisible format characters."""
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_EMOJI_CHARS:
         raise ReactionError("'emoji' must be a single emoji.")
-    categories = [unicodedata.category(c) for c in value]
-    if "So" not in categories or not all(c in _EMOJI_CATEGORIES for c in categories):
+    parts = value.split(ZWJ)
+    if len(parts) == 1 and _is_flag(value):
+        return value
+    if not all(_is_element(part) for part in parts):
         raise ReactionError("'emoji' must be a single emoji.")
     return value
+
+
+def _is_flag(text: str) -> bool:
+    return len(text) == 2 and all(ord(c) in _REGIONAL for c in text)
+
+
+def _is_element(text: str) -> bool:
+    """One emoji of a ZWJ sequence (or the whole of a plain one)."""
+    if not text:
+        return False
+    base, rest = text[0], text[1:]
+    if base in _KEYCAP_BASES:
+        return rest in (_KEYCAP, "\ufe0f" + _KEYCAP)
+    if base == _BLACK_FLAG and rest.endswith(_CANCEL_TAG):
+        return all(ord(c) in _TAGS for c in rest[:-1]) and len(rest) > 1
+    if ord(base) in _REGIONAL or not (unicodedata.category(base) == "So" or base in _OTHER_BASES):
+        return False
+    if rest[:1] in _SELECTORS:
+        rest = rest[1:]
+    return rest == "" or (len(rest) == 1 and ord(rest) in _SKIN_TONES)
 
 
 def check_moment(value: object, message: Message, name: str = "at") -> float | None:
