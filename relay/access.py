@@ -3,12 +3,12 @@ from a live share link, or from being an admin (who may read but not act)."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import links
 from relay.db import utcnow
 from relay.errors import Forbidden, Gone, NotFound
 from relay.models import (
@@ -22,11 +22,6 @@ from relay.models import (
 )
 
 
-def new_share_token() -> str:
-    """A capability token: 22 url-safe characters, 132 bits from the OS's CSPRNG."""
-    return secrets.token_urlsafe(17)[:22]
-
-
 @dataclass(frozen=True)
 class Seat:
     """A caller's place in one thread: what they may do there, and through which link."""
@@ -34,7 +29,8 @@ class Seat:
     thread: Thread
     user: User | None  # None: an anonymous visitor of a link
     role: MemberRole | None  # None: an admin reading, or an anonymous visitor
-    link: ShareLink | None = None
+    link: ShareLink | None = None  # the link this request came through
+    via_link: str | None = None  # a member who joined through a link: that link's key
 
     @property
     def can_reply(self) -> bool:
@@ -51,8 +47,13 @@ class Seat:
 
     @property
     def can_share(self) -> bool:
-        """Create links: the owner and members who may reply, never guests or link visitors."""
-        return self.link is None and self.role in (MemberRole.owner, MemberRole.member)
+        """Create links: the owner and members for good, never guests, link visitors, or
+        members whose place lasts only as long as the link they came through."""
+        return (
+            self.link is None
+            and self.via_link is None
+            and self.role in (MemberRole.owner, MemberRole.member)
+        )
 
 
 def link_is_live(link: ShareLink) -> bool:
@@ -74,7 +75,7 @@ async def thread_for_user(session: AsyncSession, user: User, thread_id: str) -> 
         if link is None or not link_is_live(link):
             member = None
     if member is not None:
-        return Seat(thread, user, member.role)
+        return Seat(thread, user, member.role, via_link=member.via_link)
     if user.is_admin:
         return Seat(thread, user, None)
     raise NotFound("No such thread.")
@@ -102,7 +103,7 @@ async def live_link(session: AsyncSession, token: str) -> ShareLink:
     """The link; 404 for an unknown one, 410 for a revoked or expired one."""
     if not (8 <= len(token) <= 64):
         raise NotFound("No such link.")
-    link = await session.get(ShareLink, token)
+    link = await session.get(ShareLink, links.key_of(token))
     if link is None:
         raise NotFound("No such link.")
     if link.revoked_at is not None:
@@ -133,28 +134,47 @@ def require_reply(seat: Seat) -> None:
         raise Forbidden("You can watch this thread but not reply in it.")
 
 
-async def share_tokens(session: AsyncSession, message_ids: list[str]) -> dict[str, str]:
-    """For each message, the oldest live link of its thread without a passcode, in one query."""
-    if not message_ids:
+async def shown_links(
+    session: AsyncSession, user: User, thread_ids: set[str]
+) -> dict[str, ShareLink]:
+    """For each thread, the link it may show this user, in two queries. Nobody is shown a
+    link with more rights than they hold: members for good see the oldest live link without
+    a passcode; whoever came through a link sees at most that link while it lives; admins
+    reading and everyone else see none."""
+    if not thread_ids:
         return {}
-    now = utcnow()
-    rows = await session.execute(
-        select(Message.id, ShareLink)
-        .join(ShareLink, ShareLink.thread_id == Message.thread_id)
-        .where(
-            Message.id.in_(message_ids),
-            ShareLink.revoked_at.is_(None),
-            ShareLink.passcode_hash.is_(None),
+    seats = {
+        member.thread_id: member
+        for member in await session.scalars(
+            select(ThreadMember).where(
+                ThreadMember.thread_id.in_(thread_ids), ThreadMember.user_id == user.id
+            )
         )
-        .order_by(ShareLink.created_at, ShareLink.token)
+    }
+    candidates = await session.scalars(
+        select(ShareLink)
+        .where(ShareLink.thread_id.in_(seats), ShareLink.revoked_at.is_(None))
+        .order_by(ShareLink.created_at, ShareLink.key)
     )
-    found: dict[str, str] = {}
-    for message_id, link in rows:
-        if link.expires_at is None or link.expires_at > now:
-            found.setdefault(message_id, link.token)
+    found: dict[str, ShareLink] = {}
+    for link in candidates:
+        member = seats[link.thread_id]
+        if not link_is_live(link) or link.thread_id in found:
+            continue
+        if member.via_link is not None:
+            if link.key == member.via_link:
+                found[link.thread_id] = link
+        elif member.role is not MemberRole.viewer and link.passcode_hash is None:
+            found[link.thread_id] = link
     return found
 
 
-async def share_token_for(session: AsyncSession, message: Message) -> str | None:
-    """The oldest live link of the message's thread, if any."""
-    return (await share_tokens(session, [message.id])).get(message.id)
+async def share_urls(
+    session: AsyncSession, secret: bytes, origin: str, user: User, thread_ids: set[str]
+) -> dict[str, str]:
+    """Each thread's share URL as `shown_links` allows it and this server can derive it."""
+    found = {}
+    for thread_id, link in (await shown_links(session, user, thread_ids)).items():
+        if (token := links.shown_token(secret, link)) is not None:
+            found[thread_id] = f"{origin}/s/{token}"
+    return found

@@ -4,6 +4,7 @@ reactions, transcripts. Every call re-checks that the link is live (and unlocked
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -11,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, api_threads, auth, live
+from relay import access, api_threads, auth, live, threads, throttle
 from relay.access import Seat
 from relay.api_messages import create_upload, message_kind, moment, text_field
 from relay.api_transcripts import transcript_body
-from relay.errors import BadRequest, Forbidden, RelayError
+from relay.context import Services
+from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
 from relay.http import base_url, json_body, services
 from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
 from relay.messages import MessageError, delete_message, new_message
@@ -23,6 +25,7 @@ from relay.models import Guest, Message, MessageKind, User, new_id
 from relay.thread_view import Urls, message_items, thread_document
 
 MAX_NAME = 60
+HOUR = timedelta(hours=1)
 
 
 def link_urls(request: Request, token: str, guest: str | None) -> Urls:
@@ -44,7 +47,7 @@ async def link_document(
     request: Request, session: AsyncSession, seat: Seat, who: Visitor
 ) -> dict[str, Any]:
     assert seat.link is not None
-    token = seat.link.token
+    token = request.path_params["token"]
     guest_url = f"/s/{token}/guest" if seat.can_reply_with_name else None
     csrf = who.csrf if seat.user is not None else None
     return await thread_document(session, seat, link_urls(request, token, guest_url), csrf=csrf)
@@ -95,10 +98,22 @@ async def become_guest(request: Request) -> Response:
     token = request.path_params["token"]
     data = await json_body(request)  # JSON only: a cross-site form cannot send it
     name = display_name(data.get("name"))
-    async with services(request).sessions.begin() as session:
+    svc = services(request)
+    async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, Visitor(None, None))
         if not seat.can_reply_with_name:
             raise Forbidden("This link lets you watch, not reply.")
+        assert seat.link is not None
+        most = svc.settings.limits.guests_per_link_hour
+        await throttle.hit(
+            session,
+            throttle.Limit(
+                f"guests:{seat.link.key}",
+                most,
+                HOUR,
+                f"This link has taken {most} new names in the past hour: try again later.",
+            ),
+        )
         user_id = new_id()
         user = User(
             id=user_id,
@@ -108,8 +123,8 @@ async def become_guest(request: Request) -> Response:
         )
         session.add(user)
         await session.flush()
-        session.add(Guest(user_id=user_id, link_token=token))
-        cookie, csrf = await auth.start_session(session, user, GUEST_DAYS)
+        session.add(Guest(user_id=user_id, link_key=seat.link.key))
+        cookie, csrf = await auth.start_session(session, user, GUEST_DAYS, link=seat.link)
     response = JSONResponse({"id": user_id, "name": name, "csrf": csrf}, status_code=201)
     set_link_cookie(request, response, token, GUEST_COOKIE, cookie)
     return response
@@ -147,7 +162,9 @@ async def reply(request: Request) -> Response:
             raise BadRequest("'parent_id' must be a message id.")
         if parent is None:
             raise BadRequest("This thread has no message to reply to.")
-        is_guest = await session.get(Guest, seat.user.id) is not None
+        is_guest = who.guest_link is not None
+        if is_guest:
+            await _guest_quota(svc, session, "messages", seat.user.id)
         try:
             message, _ = await new_message(
                 session,
@@ -158,6 +175,7 @@ async def reply(request: Request) -> Response:
                 parent=parent,
                 at=moment(data.get("at")),
                 guest=is_guest,
+                secret=svc.secret,
             )
         except MessageError as exc:
             raise BadRequest(str(exc)) from None
@@ -188,21 +206,47 @@ async def remove(request: Request) -> Response:
 
 
 async def listen(request: Request) -> Response:
+    """Listening through a link is an explicit act: a signed-in colleague who plays a
+    message finds the thread in their inbox afterwards, for as long as the link lives."""
     who = await visitor(request)
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
         seat, message = await _seat_and_message(request, session, who)
         body = await api_threads.save_listen(session, seat, message, data)
+        if who.guest_link is None:
+            await threads.join_through_link(session, seat)
     return JSONResponse(body)
+
+
+async def join(request: Request) -> Response:
+    """Add the thread to a signed-in visitor's inbox, for as long as the link lives."""
+    who = await visitor(request)
+    async with services(request).sessions.begin() as session:
+        seat = await seat_for(request, session, request.path_params["token"], who)
+        if seat.user is None or who.guest_link is not None:
+            raise Unauthorized("Sign in to keep this thread in your inbox.")
+        await threads.join_through_link(session, seat)
+    return JSONResponse({"thread_id": seat.thread.id, "inbox": True})
 
 
 async def react(request: Request) -> Response:
     who = await visitor(request)
     data = await json_body(request)
-    async with services(request).sessions.begin() as session:
+    svc = services(request)
+    async with svc.sessions.begin() as session:
         seat, message = await _seat_and_message(request, session, who)
+        if who.guest_link is not None and seat.user is not None:
+            await _guest_quota(svc, session, "reactions", seat.user.id)
         body = await api_threads.save_reaction(session, seat, message, data)
     return JSONResponse(body, status_code=201)
+
+
+async def _guest_quota(svc: Services, session: AsyncSession, what: str, guest_id: str) -> None:
+    """Guests have no account to answer for a flood: their posts are counted per hour."""
+    limits = svc.settings.limits
+    most = limits.guest_messages_hour if what == "messages" else limits.guest_reactions_hour
+    reason = f"Guests may add {most} {what} an hour: try again later."
+    await throttle.hit(session, throttle.Limit(f"guest-{what}:{guest_id}", most, HOUR, reason))
 
 
 async def unreact(request: Request) -> Response:

@@ -15,7 +15,15 @@ from relay.context import Services
 from relay.errors import BadRequest, Forbidden
 from relay.http import base_url, json_body, require_user, services
 from relay.messages import MessageError, delete_message, new_message
-from relay.models import Message, MessageKind, MessageStatus, Rendition, Transcript, Upload
+from relay.models import (
+    Message,
+    MessageKind,
+    MessageStatus,
+    Rendition,
+    Transcript,
+    Upload,
+    User,
+)
 
 LIST_LIMIT = 100
 
@@ -90,12 +98,13 @@ async def load_media(
 
 
 async def _describe(
-    request: Request, session: AsyncSession, messages: list[Message]
+    request: Request, session: AsyncSession, user: User, messages: list[Message]
 ) -> list[dict[str, Any]]:
     """Messages as JSON, with a fixed number of queries however many there are."""
     origin = base_url(request)
     ids = [m.id for m in messages]
-    tokens = await access.share_tokens(session, ids)
+    secret = services(request).secret
+    shares = await access.share_urls(session, secret, origin, user, {m.thread_id for m in messages})
     renditions, transcripts = await load_media(session, ids)
     # The newest unfinished upload of each message still uploading (oldest first, so the
     # newest overwrites).
@@ -110,12 +119,11 @@ async def _describe(
     }
     items = []
     for message in messages:
-        token = tokens.get(message.id)
         data = message_json(
             message,
             renditions=renditions.get(message.id, []),
             media_base=f"{origin}/media/{message.id}",
-            share_url=f"{origin}/s/{token}" if token else None,
+            share_url=shares.get(message.thread_id),
             transcript=transcripts.get(message.id),
         )
         if (upload := uploads.get(message.id)) is not None:
@@ -170,13 +178,14 @@ async def create(request: Request) -> Response:
                 parent=parent,
                 at=moment(data.get("at")),
                 language=language_value(data.get("language")),
+                secret=svc.secret,
             )
         except MessageError as exc:
             raise BadRequest(str(exc)) from None
     if kind is not MessageKind.text:
         await create_upload(svc, message.id, who.user.id)
     async with svc.sessions.begin() as session:
-        (body,) = await _describe(request, session, [message])
+        (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})
 
 
@@ -207,7 +216,7 @@ async def list_own(request: Request) -> Response:
             .order_by(Message.created_at.desc())
             .limit(LIST_LIMIT)
         )
-        items = await _describe(request, session, list(messages.all()))
+        items = await _describe(request, session, who.user, list(messages.all()))
     return JSONResponse({"messages": items})
 
 
@@ -215,7 +224,7 @@ async def detail(request: Request) -> Response:
     who = await require_user(request)
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        (body,) = await _describe(request, session, [message])
+        (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, auth, inbox, live, reactions, threads
+from relay import access, auth, inbox, links, live, reactions, threads
 from relay.access import Seat
 from relay.db import utcnow
 from relay.errors import BadRequest, Forbidden, NotFound
@@ -23,8 +23,7 @@ MAX_LINK_DAYS = 366
 MAX_LINKS = 50
 
 
-def member_urls(request: Request, thread_id: str, tokens: dict[str, str]) -> Urls:
-    origin = base_url(request)
+def member_urls(request: Request, thread_id: str, share_url: str | None) -> Urls:
     return Urls(
         self=f"/api/threads/{thread_id}",
         events=f"/api/threads/{thread_id}/events",
@@ -33,15 +32,17 @@ def member_urls(request: Request, thread_id: str, tokens: dict[str, str]) -> Url
         links=f"/api/threads/{thread_id}/links",
         message=lambda mid: f"/api/messages/{mid}",
         media=lambda mid: f"/media/{mid}",
-        share=lambda mid: f"{origin}/s/{tokens[mid]}" if mid in tokens else None,
+        share=lambda mid: share_url,
     )
 
 
 async def member_document(request: Request, session: AsyncSession, seat: Seat) -> dict[str, Any]:
-    ids = list(await session.scalars(select(Message.id).where(Message.thread_id == seat.thread.id)))
-    tokens = await access.share_tokens(session, ids)
     who = await require_user(request)
-    urls = member_urls(request, seat.thread.id, tokens)
+    thread_id = seat.thread.id
+    shares = await access.share_urls(
+        session, services(request).secret, base_url(request), who.user, {thread_id}
+    )
+    urls = member_urls(request, thread_id, shares.get(thread_id))
     return await thread_document(session, seat, urls, csrf=who.csrf_token)
 
 
@@ -83,10 +84,13 @@ async def thread_events(request: Request) -> Response:
 # -- share links -------------------------------------------------------------------------
 
 
-def link_json(request: Request, link: ShareLink) -> dict[str, Any]:
+def link_json(request: Request, link: ShareLink, token: str | None) -> dict[str, Any]:
+    """A link as those who may share see it; `token` and `url` are null for a link whose
+    token this server cannot derive again (made before tokens were hashed)."""
     return {
-        "token": link.token,
-        "url": f"{base_url(request)}/s/{link.token}",
+        "id": link.key,
+        "token": token,
+        "url": f"{base_url(request)}/s/{token}" if token else None,
         "rights": link.rights.value,
         "label": link.label,
         "passcode": link.passcode_hash is not None,
@@ -105,12 +109,17 @@ async def list_links(request: Request) -> Response:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         if not seat.can_share and not who.user.is_admin:
             raise Forbidden("Only members who may share this thread can see its links.")
-        links = await session.scalars(
+        found = await session.scalars(
             select(ShareLink)
             .where(ShareLink.thread_id == seat.thread.id)
-            .order_by(ShareLink.created_at, ShareLink.token)
+            .order_by(ShareLink.created_at, ShareLink.key)
         )
-        body = [link_json(request, link) for link in links]
+        # Admins see which links exist, to revoke them, but not their tokens.
+        secret = services(request).secret if seat.can_share else None
+        body = [
+            link_json(request, link, links.shown_token(secret, link) if secret else None)
+            for link in found
+        ]
     return JSONResponse({"links": body})
 
 
@@ -145,7 +154,7 @@ async def create_link(request: Request) -> Response:
     try:
         passcode_hash = await auth.hash_passcode(passcode) if passcode else None
     except auth.AccountError as exc:
-        raise BadRequest(f"The {exc}.") from None
+        raise BadRequest(str(exc)) from None
     message_id = data.get("message_id")
     async with services(request).sessions.begin() as session:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
@@ -165,13 +174,14 @@ async def create_link(request: Request) -> Response:
             if opens_at is None:
                 raise NotFound("No such thread.")
         count = await session.scalar(
-            select(ShareLink.token).where(ShareLink.thread_id == seat.thread.id).offset(MAX_LINKS)
+            select(ShareLink.key).where(ShareLink.thread_id == seat.thread.id).offset(MAX_LINKS)
         )
         if count is not None:
             raise BadRequest(f"A thread may have at most {MAX_LINKS} links; revoke old ones.")
-        link = threads.new_link(
+        link, token = threads.new_link(
             session,
             seat.thread,
+            services(request).secret,
             message_id=opens_at.id,
             created_by=who.user.id,
             rights=rights,
@@ -180,16 +190,18 @@ async def create_link(request: Request) -> Response:
             label=label.strip(),
         )
         await session.flush()
-        body = link_json(request, link)
+        body = link_json(request, link, token)
     return JSONResponse(body, status_code=201)
 
 
 async def revoke_link(request: Request) -> Response:
-    """Revoking keeps the row, so the link answers 410 rather than 404 afterwards."""
+    """Revoking keeps the row, so the link answers 410 rather than 404 afterwards. The link
+    is named by its token or by its id (the token's hash, as the link list gives it)."""
     who = await require_user(request)
-    token = request.path_params["token"]
+    ref = request.path_params["token"]
+    key = ref if links.is_key(ref) else links.key_of(ref)
     async with services(request).sessions.begin() as session:
-        link = await session.get(ShareLink, token) if len(token) <= 64 else None
+        link = await session.get(ShareLink, key) if len(ref) <= 64 else None
         if link is None:
             raise NotFound("No such link.")
         try:
@@ -199,7 +211,7 @@ async def revoke_link(request: Request) -> Response:
         allowed = who.user.is_admin or link.created_by == who.user.id
         if not allowed and seat.thread.owner_id != who.user.id:
             raise Forbidden("Only the thread's owner or the link's creator can revoke it.")
-        threads.revoke(session, link)
+        await threads.revoke(session, link)
     return Response(status_code=204)
 
 

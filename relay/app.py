@@ -20,6 +20,7 @@ from relay import (
     api_threads,
     api_transcripts,
     health,
+    links,
     media,
     migrate,
     openapi,
@@ -145,7 +146,11 @@ async def start_services(settings: Settings) -> Services:
         await engine.dispose()
         raise
     return Services(
-        settings=settings, engine=engine, sessions=sessionmaker(engine), storage=storage
+        settings=settings,
+        engine=engine,
+        sessions=sessionmaker(engine),
+        storage=storage,
+        secret=links.load_secret(settings.secret_key, settings.data_dir / "secret.key"),
     )
 
 

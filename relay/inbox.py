@@ -27,7 +27,7 @@ async def threads_of(session: AsyncSession, user: User) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(Thread, ThreadMember, ShareLink)
         .join(ThreadMember, ThreadMember.thread_id == Thread.id)
-        .outerjoin(ShareLink, ShareLink.token == ThreadMember.via_link)
+        .outerjoin(ShareLink, ShareLink.key == ThreadMember.via_link)
         .where(ThreadMember.user_id == user.id)
         .order_by(Thread.last_activity_at.desc(), Thread.id)
         .limit(INBOX_LIMIT)

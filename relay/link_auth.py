@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relay import access, auth
+from relay import access, auth, links
 from relay.access import Seat
 from relay.errors import Forbidden, Unauthorized
 from relay.http import CSRF_HEADER, SAFE_METHODS, is_https, principal, services
-from relay.models import Guest, Message, ShareLink, User
+from relay.models import Message, ShareLink, User
 
 GUEST_COOKIE = "relay_guest"
 UNLOCK_COOKIE = "relay_unlock"
@@ -28,48 +28,51 @@ class PasscodeRequired(Unauthorized):
 class Visitor:
     user: User | None
     csrf: str | None  # None: no cookie was used, so no CSRF token is needed
-    guest_link: str | None = None  # the link a guest is bound to
+    guest_link: str | None = None  # the key of the link a guest is bound to
 
 
 def link_path(token: str) -> str:
     return f"/s/{token}"
 
 
-def unlock_value(link: ShareLink) -> str:
-    """Derived from the passcode's hash: a new passcode locks out every old cookie."""
-    return auth.digest(f"{link.token}:{link.passcode_hash}")
+def unlock_value(secret: bytes, link: ShareLink) -> str:
+    """Signed, and derived from the passcode's hash: a new passcode locks out every old
+    cookie, and a copy of the database cannot forge one."""
+    return links.sign(secret, "unlock", link.key, link.passcode_hash or "")
 
 
 def is_unlocked(request: Request, link: ShareLink) -> bool:
     if link.passcode_hash is None:
         return True
-    return auth.same(request.cookies.get(UNLOCK_COOKIE, ""), unlock_value(link))
+    expected = unlock_value(services(request).secret, link)
+    return auth.same(request.cookies.get(UNLOCK_COOKIE, ""), expected)
 
 
 async def visitor(request: Request) -> Visitor:
     """Resolve the caller before any other transaction opens (SQLite has one writer)."""
     if cookie := request.cookies.get(GUEST_COOKIE):
         async with services(request).sessions.begin() as session:
-            hit = await auth.session_user(session, cookie)
-            guest = await session.get(Guest, hit[0].id) if hit else None
-        if hit is not None and guest is not None:
-            return Visitor(hit[0], hit[1], guest.link_token)
+            hit = await auth.guest_session(session, cookie)
+        if hit is not None:
+            return Visitor(*hit)
     who = await principal(request)
     if who is None:
         return Visitor(None, None)
     return Visitor(who.user, who.csrf_token if who.via == "session" else None)
 
 
-async def seat_for(request: Request, session: AsyncSession, token: str, who: Visitor) -> Seat:
+async def seat_for(
+    request: Request, session: AsyncSession, token: str, who: Visitor, form_csrf: str = ""
+) -> Seat:
     """The visitor's seat through a live, unlocked link; CSRF-checked for changes."""
     link = await access.live_link(session, token)
     if not is_unlocked(request, link):
         raise PasscodeRequired("This link is protected: enter its passcode first.")
     user = who.user
-    if who.guest_link is not None and who.guest_link != token:
+    if who.guest_link is not None and who.guest_link != link.key:
         user = None
     if user is not None and request.method not in SAFE_METHODS and who.csrf is not None:
-        if not auth.same(request.headers.get(CSRF_HEADER, ""), who.csrf):
+        if not auth.same(request.headers.get(CSRF_HEADER) or form_csrf, who.csrf):
             raise Forbidden("The CSRF token is missing or wrong: reload the page and try again.")
     return await access.link_seat(session, link, user)
 

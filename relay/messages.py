@@ -48,10 +48,11 @@ async def new_message(
     at: float | None = None,
     language: str | None = None,
     guest: bool = False,
-) -> tuple[Message, ShareLink | None]:
-    """A message. A first message starts a thread with its share link, so the link exists
-    before any media does; a reply joins its author to the parent's thread for good (a
-    guest's place stays bound to their link)."""
+    secret: bytes,
+) -> tuple[Message, str | None]:
+    """A message, and for a first message the token of its thread's new share link, so the
+    link exists before any media does; a reply joins its author to the parent's thread for
+    good (a guest's place stays bound to their link)."""
     if len(title) > MAX_TITLE:
         raise MessageError(f"A title may have at most {MAX_TITLE} characters.")
     if kind is MessageKind.text:
@@ -77,9 +78,9 @@ async def new_message(
         language=language,
     )
     session.add(message)
-    link = None
+    token = None
     if parent is None:
-        link = await threads.start_thread(session, message_id, author_id)
+        _, token = await threads.start_thread(session, message_id, author_id, secret)
     else:
         if not guest:
             await threads.join(session, parent.thread_id, author_id, MemberRole.member, None)
@@ -88,7 +89,7 @@ async def new_message(
     events.emit(session, message.thread_id, "message", message.id)
     if kind is MessageKind.text:
         await search.replace_entries(session, message.id, [(0.0, f"{title}\n{body}")], language)
-    return message, link
+    return message, token
 
 
 async def delete_message(session: AsyncSession, storage: Storage, message: Message) -> None:

@@ -127,10 +127,16 @@ class ApiToken(Base):
 
 
 class WebSession(Base):
+    """A signed-in browser (`link_key` None), or a guest's browser bound to one share link:
+    a guest session never stands for an account and dies with its link."""
+
     __tablename__ = "sessions"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    link_key: Mapped[str | None] = mapped_column(
+        ForeignKey("share_links.key", ondelete="CASCADE"), nullable=True, index=True
+    )
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -207,16 +213,21 @@ class ThreadMember(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[MemberRole] = mapped_column(_enum(MemberRole))
-    via_link: Mapped[str | None] = mapped_column(
-        ForeignKey("share_links.token", ondelete="CASCADE"), nullable=True
+    via_link: Mapped[str | None] = mapped_column(  # the link's key
+        ForeignKey("share_links.key", ondelete="CASCADE"), nullable=True
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ShareLink(Base):
+    """A capability URL. The database never holds its token readable: `key` is the token's
+    SHA-256 and `seed` lets the server re-derive the token with its secret key (see
+    relay.links); links made before migration 0007 have no seed and cannot be shown again."""
+
     __tablename__ = "share_links"
 
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seed: Mapped[str | None] = mapped_column(String(32), nullable=True)
     thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
     # The message the link opens at (its preview shows this message).
     message_id: Mapped[str] = mapped_column(
@@ -226,9 +237,6 @@ class ShareLink(Base):
     rights: Mapped[LinkRights] = mapped_column(_enum(LinkRights), default=LinkRights.reply)
     label: Mapped[str] = mapped_column(String(200), default="")
     passcode_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # Passcode guesses since `guesses_since`: kept here so that every instance counts them.
-    guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    guesses_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -312,8 +320,8 @@ class Guest(Base):
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    link_token: Mapped[str] = mapped_column(
-        ForeignKey("share_links.token", ondelete="CASCADE"), index=True
+    link_key: Mapped[str] = mapped_column(
+        ForeignKey("share_links.key", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -124,6 +124,9 @@ class Settings:
     max_upload_bytes: int = 4096 * MiB
     upload_expiry_seconds: int = 24 * 3600
     session_days: int = 30
+    # Signs share-link tokens; instances serving one database share it. Empty: a key kept
+    # in the data folder (secret.key), made on first start.
+    secret_key: str = ""
     cookie_secure: bool | None = None  # None: Secure when the request came over https
     auto_migrate: bool = True
     s3: S3Settings = field(default_factory=S3Settings)
@@ -163,6 +166,7 @@ class Settings:
             max_upload_bytes=_int(env, "RELAY_MAX_UPLOAD_BYTES", 4096 * MiB),
             upload_expiry_seconds=_int(env, "RELAY_UPLOAD_EXPIRY_SECONDS", 24 * 3600),
             session_days=_int(env, "RELAY_SESSION_DAYS", 30),
+            secret_key=env.get("RELAY_SECRET_KEY", ""),
             cookie_secure=_optional_bool(env, "RELAY_COOKIE_SECURE"),
             auto_migrate=_bool(env, "RELAY_AUTO_MIGRATE", True),
             s3=S3Settings(

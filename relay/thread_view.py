@@ -92,8 +92,10 @@ async def thread_document(
         )
     )
     members = await _live_members(session, thread.id)
+    # The caller too: a guest who has not posted yet is still a guest.
+    me = {seat.user.id} if seat.user is not None else set()
     items, (people, guests) = await message_items(
-        session, seat, urls, messages, also={thread.owner_id, *(uid for uid, _ in members)}
+        session, seat, urls, messages, also={thread.owner_id, *me, *(uid for uid, _ in members)}
     )
     member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
     return {
@@ -221,7 +223,7 @@ async def _live_members(session: AsyncSession, thread_id: str) -> list[tuple[str
     """Members in joining order, leaving out those whose link has died."""
     rows = await session.execute(
         select(ThreadMember, ShareLink)
-        .outerjoin(ShareLink, ShareLink.token == ThreadMember.via_link)
+        .outerjoin(ShareLink, ShareLink.key == ThreadMember.via_link)
         .where(ThreadMember.thread_id == thread_id)
         .order_by(ThreadMember.joined_at, ThreadMember.user_id)
     )

@@ -134,6 +134,7 @@ async def create(request: Request) -> Response:
                     kind_for_type(filetype),
                     title=metadata.get("title")
                     or title_from_filename(metadata.get("filename", "")),
+                    secret=svc.secret,
                 )
             except MessageError as exc:
                 raise BadRequest(str(exc)) from None

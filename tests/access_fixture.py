@@ -14,8 +14,9 @@ import httpx
 import uvicorn
 
 from relay.db import utcnow
+from relay.links import key_of
 from relay.models import Message, MessageStatus, Rendition, ShareLink
-from tests.conftest import Person, World
+from tests.conftest import Person, World, add_person
 from tests.server import free_port
 
 CALLERS = [
@@ -27,8 +28,12 @@ CALLERS = [
     "expired",
     "author",
     "admin",
+    # A guest's cookie sent as a sign-in cookie: it must count for nothing outside its link.
+    "guest_session",
+    # A signed-in user who joined through the view link: a viewer, never more.
+    "view_member",
 ]
-NO_USER = ("anonymous", "guest_view", "guest_reply", "revoked", "expired")
+NO_USER = ("anonymous", "guest_view", "guest_reply", "revoked", "expired", "guest_session")
 MEDIA = "media"  # 200 from the local store, 302 to a presigned URL from S3
 SECRET_TITLE = "Quarterly numbers " + secrets.token_hex(4)
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + secrets.token_bytes(2000)
@@ -46,6 +51,7 @@ class Fixture:
     expired: str
     guest_cookie: str
     guest_csrf: str
+    viewer: Person
 
     async def post(self, path: str, body: dict[str, object], **headers: str) -> dict:
         response = await self.world.client.post(path, json=body, headers=headers)
@@ -88,6 +94,7 @@ class Fixture:
             "anonymous": UNKNOWN_TOKEN,
             "other": UNKNOWN_TOKEN,
             "guest_view": self.view,
+            "view_member": self.view,
             "revoked": self.revoked,
             "expired": self.expired,
         }.get(caller, self.reply)
@@ -123,8 +130,10 @@ async def build_fixture(world: World, tmp_path: Path) -> Fixture:
         common = {"thread_id": thread_id, "message_id": message_id, "created_by": world.author.id}
         session.add_all(
             [
-                ShareLink(token=revoked, revoked_at=utcnow(), **common),
-                ShareLink(token=expired, expires_at=utcnow() - timedelta(minutes=1), **common),
+                ShareLink(key=key_of(revoked), revoked_at=utcnow(), **common),
+                ShareLink(
+                    key=key_of(expired), expires_at=utcnow() - timedelta(minutes=1), **common
+                ),
             ]
         )
     view = await world.client.post(
@@ -132,6 +141,9 @@ async def build_fixture(world: World, tmp_path: Path) -> Fixture:
     )
     guest = await world.client.post(f"/s/{reply}/guest", json={"name": "Gast"})
     assert guest.status_code == 201, guest.text
+    viewer = await add_person(world.services, "viewer@example.org")
+    joined = await world.client.post(f"/s/{view.json()['token']}/join", headers=viewer.headers)
+    assert joined.status_code == 303, joined.text
     return Fixture(
         world,
         message_id,
@@ -142,6 +154,7 @@ async def build_fixture(world: World, tmp_path: Path) -> Fixture:
         expired,
         guest.cookies["relay_guest"],
         guest.json()["csrf"],
+        viewer,
     )
 
 
@@ -201,11 +214,15 @@ def headers_for(fixture: Fixture, caller: str) -> dict[str, str]:
         # A browser would send the cookie only below /s/{token}; sending it everywhere
         # shows that nothing outside the link honours it.
         return fixture.guest_headers()
+    if caller == "guest_session":
+        cookie = f"relay_session={fixture.guest_cookie}"
+        return {"Cookie": cookie, "X-CSRF-Token": fixture.guest_csrf}
     world = fixture.world
     person: Person | None = {
         "other": world.other,
         "author": world.author,
         "admin": world.admin,
+        "view_member": fixture.viewer,
     }.get(caller)
     return person.headers if person else {}
 

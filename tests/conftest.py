@@ -128,7 +128,13 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await upgrade(engine)
     storage = open_storage(settings)
     await storage.check()
-    yield Services(settings=settings, engine=engine, sessions=sessionmaker(engine), storage=storage)
+    yield Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessionmaker(engine),
+        storage=storage,
+        secret=secrets.token_bytes(32),
+    )
     await engine.dispose()
 
 

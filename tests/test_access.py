@@ -59,8 +59,18 @@ ANON_303 = {c: 303 for c in NO_USER}
 # Behind a link: no link at all is 404, a dead link 410, whoever else holds a live one gets in.
 LINK = {"anonymous": 404, "other": 404, "revoked": 410, "expired": 410}
 # ... and acting there needs a name (a guest) or an account.
-LINK_ACT = {**LINK, "guest_view": 403}
+LINK_ACT = {**LINK, "guest_view": 403, "guest_session": 403}
+# A member through the view link watches: acting needs rights the link does not give.
+VIEWER_ACT = {"view_member": 403}
 TEXT = {"kind": "text", "body": "hello"}
+# A guest's upload below its link: nobody else's, and 401 for those who have no name there.
+TUS_NO_GUEST = {
+    "guest_view": 401,
+    "guest_session": 401,
+    "author": 404,
+    "admin": 404,
+    "view_member": 404,
+}
 
 MATRIX = [
     row("GET", "/healthz", {"*": 200}),
@@ -79,52 +89,53 @@ MATRIX = [
     row(
         "DELETE",
         "/api/messages/{}",
-        {**ANON_401, "other": 404, "admin": 403, "author": 204},
+        {**ANON_401, "other": 404, "view_member": 404, "admin": 403, "author": 204},
         fresh_msg,
     ),
     row("GET", "/api/messages/{}/transcript", {**ANON_401, "other": 404, "*": 200}, msg),
     row(
         "PATCH",
         "/api/messages/{}/transcript/segments/0",
-        {**ANON_401, "other": 404, "admin": 403, "author": 404},  # 404: no transcript yet
+        # 404: no transcript yet
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 403, "author": 404},
         msg,
         json={"text": "corrected"},
     ),
     row(
         "PUT",
         "/api/messages/{}/listen",
-        {**ANON_401, "other": 404, "admin": 403, "author": 200},
+        {**ANON_401, "other": 404, "admin": 403, "view_member": 200, "author": 200},
         msg,
         json={"position": 2.5},
     ),
     row(
         "POST",
         "/api/messages/{}/reactions",
-        {**ANON_401, "other": 404, "admin": 403, "author": 201},
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 403, "author": 201},
         msg,
         json={"emoji": "👍", "at": 1.5},
     ),
     row(
         "DELETE",
         "/api/messages/{}/reactions/{}",
-        {**ANON_401, "other": 404, "admin": 403, "author": 204},
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 403, "author": 204},
         fresh_reaction,
     ),
     row("GET", "/api/threads", {**ANON_401, "*": 200}),
     row("GET", "/api/threads/{}", {**ANON_401, "other": 404, "*": 200}, thread),
     row("GET", "/api/threads/{}/events", {**ANON_401, "other": 404, "*": 200}, thread, stream=True),
-    row("GET", "/api/threads/{}/links", {**ANON_401, "other": 404, "*": 200}, thread),
+    row("GET", "/api/threads/{}/links", {**ANON_401, "other": 404, **VIEWER_ACT, "*": 200}, thread),
     row(
         "POST",
         "/api/threads/{}/links",
-        {**ANON_401, "other": 404, "admin": 403, "author": 201},
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 403, "author": 201},
         thread,
         json={"rights": "view", "expires_in": 3600},
     ),
     row(
         "DELETE",
         "/api/links/{}",
-        {**ANON_401, "other": 404, "admin": 204, "author": 204},
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 204, "author": 204},
         fresh_link,
     ),
     row("GET", "/api/search", {**ANON_401, "*": 200}, params={"q": "numbers"}),
@@ -136,21 +147,21 @@ MATRIX = [
     row(
         "HEAD",
         "/api/uploads/{}",
-        {**ANON_401, "other": 404, "admin": 404, "author": 200},
+        {**ANON_401, "other": 404, "view_member": 404, "admin": 404, "author": 200},
         upload,
         **TUS,
     ),
     row(
         "PATCH",
         "/api/uploads/{}",
-        {**ANON_401, "other": 404, "admin": 404, "author": 204},
+        {**ANON_401, "other": 404, "view_member": 404, "admin": 404, "author": 204},
         upload,
         **TUS_PATCH,
     ),
     row(
         "DELETE",
         "/api/uploads/{}",
-        {**ANON_401, "other": 404, "admin": 404, "author": 204},
+        {**ANON_401, "other": 404, "view_member": 404, "admin": 404, "author": 204},
         upload,
         **TUS,
     ),
@@ -158,6 +169,7 @@ MATRIX = [
     row("HEAD", "/media/{}/video", {**ANON_401, "other": 404, "*": MEDIA}, msg),
     row("GET", "/s/{}", {**LINK, "*": 200}, link),
     row("POST", "/s/{}/unlock", {**LINK, "*": 303}, link, data={"passcode": "whatever"}),
+    row("POST", "/s/{}/join", {**LINK, "*": 303}, link),
     row("GET", "/s/{}/status", {**LINK, "*": 200}, link),
     row("GET", "/s/{}/transcript", {**LINK, "*": 200}, link),
     row("GET", "/s/{}/thread", {**LINK, "*": 200}, link),
@@ -167,12 +179,18 @@ MATRIX = [
     row("GET", "/s/{}/media/{}/video", {**LINK, "*": MEDIA}, link_msg),
     row("HEAD", "/s/{}/media/{}/video", {**LINK, "*": MEDIA}, link_msg),
     row("GET", "/s/{}/messages/{}/transcript", {**LINK, "*": 200}, link_msg),
-    row("POST", "/s/{}/guest", {**LINK_ACT, "*": 201}, link, json={"name": "Ann"}),
-    row("POST", "/s/{}/messages", {**LINK_ACT, "*": 201}, link, json=TEXT),
+    row(
+        "POST",
+        "/s/{}/guest",
+        {**LINK_ACT, **VIEWER_ACT, "guest_session": 201, "*": 201},
+        link,
+        json={"name": "Ann"},
+    ),
+    row("POST", "/s/{}/messages", {**LINK_ACT, **VIEWER_ACT, "*": 201}, link, json=TEXT),
     row(
         "DELETE",
         "/s/{}/messages/{}",
-        {**LINK_ACT, "guest_reply": 403, "admin": 403, "author": 204},
+        {**LINK_ACT, **VIEWER_ACT, "guest_reply": 403, "admin": 403, "author": 204},
         link_fresh_reply,
     ),
     row(
@@ -185,35 +203,35 @@ MATRIX = [
     row(
         "POST",
         "/s/{}/messages/{}/reactions",
-        {**LINK_ACT, "*": 201},
+        {**LINK_ACT, **VIEWER_ACT, "*": 201},
         link_msg,
         json={"emoji": "🎉"},
     ),
     row(
         "DELETE",
         "/s/{}/messages/{}/reactions/{}",
-        {**LINK_ACT, "guest_reply": 403, "admin": 403, "author": 204},
+        {**LINK_ACT, **VIEWER_ACT, "guest_reply": 403, "admin": 403, "author": 204},
         link_fresh_reaction,
     ),
     row("OPTIONS", "/s/{}/uploads/{}", {"*": 204}, link_guest_upload),
     row(
         "HEAD",
         "/s/{}/uploads/{}",
-        {**LINK, "guest_view": 401, "author": 404, "admin": 404, "guest_reply": 200},
+        {**LINK, **TUS_NO_GUEST, "guest_reply": 200},
         link_guest_upload,
         **TUS,
     ),
     row(
         "PATCH",
         "/s/{}/uploads/{}",
-        {**LINK, "guest_view": 401, "author": 404, "admin": 404, "guest_reply": 204},
+        {**LINK, **TUS_NO_GUEST, "guest_reply": 204},
         link_guest_upload,
         **TUS_PATCH,
     ),
     row(
         "DELETE",
         "/s/{}/uploads/{}",
-        {**LINK, "guest_view": 401, "author": 404, "admin": 404, "guest_reply": 204},
+        {**LINK, **TUS_NO_GUEST, "guest_reply": 204},
         link_guest_upload,
         **TUS,
     ),

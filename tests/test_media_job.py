@@ -22,7 +22,7 @@ async def _processing_message(services: Services, source: Path, kind=MessageKind
     """A message whose upload finished: original in storage, media job queued."""
     person = await add_person(services, f"{source.stem}@example.org")
     async with services.sessions.begin() as session:
-        message, _ = await new_message(session, person.id, kind)
+        message, _ = await new_message(session, person.id, kind, secret=services.secret)
         key = f"originals/{message.id}/upload"
         message_id = message.id
     await services.storage.put_file(key, source, "application/octet-stream")

@@ -4,16 +4,17 @@ migrated schema matches the ORM models."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from relay import migrate
+from relay import access, links, migrate
 from relay.db import create_engine
 from relay.models import Base
 from tests.conftest import create_pg_database, drop_pg_database
@@ -97,3 +98,45 @@ async def test_upgrade_twice_is_a_no_op(fresh_engine: AsyncEngine) -> None:
 async def test_migrated_schema_matches_models(fresh_engine: AsyncEngine) -> None:
     await migrate.upgrade(fresh_engine)
     assert await schema_differences(fresh_engine) == []
+
+
+async def test_links_made_before_tokens_were_hashed_keep_opening(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """Migration 0008: tokens become their hashes everywhere they are referred to, and a
+    guest's session made before becomes bound to the guest's link."""
+    await migrate.upgrade(fresh_engine, "0006")
+    token, now = "OldToken_0123456789abc", datetime(2026, 11, 30, 12, 0)
+    rows = [
+        "INSERT INTO users (id, email, display_name, password_hash, is_admin, created_at) "
+        "VALUES ('u1', 'a@example.org', 'A', '!', false, :now), "
+        "('g1', 'guest-g1@guests.invalid', 'G', '!', false, :now)",
+        "INSERT INTO messages (id, author_id, kind, status, thread_id, title, body, "
+        "original_type, original_name, steps, created_at, updated_at) "
+        "VALUES ('m1', 'u1', 'text', 'ready', 'm1', '', 'hi', '', '', '{}', :now, :now)",
+        "INSERT INTO threads (id, owner_id, created_at, last_activity_at) "
+        "VALUES ('m1', 'u1', :now, :now)",
+        "INSERT INTO share_links (token, thread_id, message_id, created_by, rights, label, "
+        "guesses, created_at) VALUES (:token, 'm1', 'm1', 'u1', 'reply', '', 0, :now)",
+        "INSERT INTO thread_members (thread_id, user_id, role, via_link, joined_at) "
+        "VALUES ('m1', 'u1', 'owner', NULL, :now), ('m1', 'g1', 'member', :token, :now)",
+        "INSERT INTO guests (user_id, link_token, created_at) VALUES ('g1', :token, :now)",
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) "
+        "VALUES ('s-user', 'u1', 'c', :now, :now), ('s-guest', 'g1', 'c', :now, :now)",
+    ]
+    async with fresh_engine.begin() as conn:
+        for statement in rows:
+            await conn.execute(text(statement), {"token": token, "now": now})
+    await migrate.upgrade(fresh_engine)
+    key = links.key_of(token)
+    async with fresh_engine.connect() as conn:
+        stored = (await conn.execute(text('SELECT "key", seed FROM share_links'))).all()
+        assert [tuple(row) for row in stored] == [(key, None)]
+        via = await conn.scalar(text("SELECT via_link FROM thread_members WHERE user_id = 'g1'"))
+        guest = await conn.scalar(text("SELECT link_key FROM guests"))
+        assert via == guest == key
+        sessions = (await conn.execute(text("SELECT id_hash, link_key FROM sessions"))).all()
+        assert sorted(tuple(row) for row in sessions) == [("s-guest", key), ("s-user", None)]
+    async with AsyncSession(fresh_engine) as session:
+        link = await access.live_link(session, token)
+        assert link.key == key and links.shown_token(b"any key", link) is None

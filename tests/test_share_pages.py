@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from relay.db import utcnow
+from relay.links import key_of
 from relay.models import MessageStatus, Rendition, ShareLink
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message
@@ -95,7 +96,9 @@ async def test_share_page_revoked_410_reveals_nothing(world: World) -> None:
     message = await create_message(world, "Secret plans")
     async with world.services.sessions.begin() as session:
         await session.execute(
-            update(ShareLink).where(ShareLink.token == message["token"]).values(revoked_at=utcnow())
+            update(ShareLink)
+            .where(ShareLink.key == key_of(message["token"]))
+            .values(revoked_at=utcnow())
         )
     async with world.anonymous() as client:
         page = await client.get(f"/s/{message['token']}", headers=HTML)
@@ -112,7 +115,7 @@ async def test_share_page_expired_410(world: World) -> None:
     async with world.services.sessions.begin() as session:
         await session.execute(
             update(ShareLink)
-            .where(ShareLink.token == message["token"])
+            .where(ShareLink.key == key_of(message["token"]))
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     async with world.anonymous() as client:
@@ -206,7 +209,7 @@ async def test_protected_link_previews_reveal_nothing(world: World) -> None:
     message = await create_message(world, "Reorganisation", kind="video")
     link = await world.client.post(
         f"/api/threads/{message['thread_id']}/links",
-        json={"passcode": "1234"},
+        json={"passcode": "12345678"},
         headers=world.author.headers,
     )
     token = link.json()["token"]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from relay.models import Event
 from tests.conftest import World
 from tests.pages_helpers import HTML, sign_in
-from tests.thread_helpers import add_media, auth, become_guest, post, start
+from tests.thread_helpers import add_media, auth, become_guest, join_through_page, post, start
 
 
 async def test_replies_form_one_thread_in_time_order(world: World) -> None:
@@ -189,7 +189,14 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
         page = await colleague.get(f"/s/{link}", headers=HTML)
         assert page.status_code == 200
         csrf = re.search(r'"csrf": "([^"]+)"', page.text)
-    # Opening the link put the thread in the colleague's inbox, waiting on them.
+        # Opening a link adds nothing to an inbox (any site can make a browser open one) ...
+        inbox = (await world.client.get("/api/threads", headers=auth(world, "other"))).json()
+        assert inbox["threads"] == []
+        assert csrf is not None
+        # ... the page's "Add to my inbox" does.
+        joined = await join_through_page(colleague, link)
+        assert joined.status_code == 303
+        assert joined.headers["location"] == f"/t/{first['thread_id']}"
     inbox = (await world.client.get("/api/threads", headers=auth(world, "other"))).json()
     (item,) = inbox["threads"]
     assert item["id"] == first["thread_id"] and item["unread"] == 1 and item["waiting_on_you"]
@@ -226,7 +233,6 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
     assert [w["name"] for w in after["waiting_on"]] == ["author"]
     await world.client.delete(f"/api/links/{link}", headers=auth(world))
     assert (await world.client.get(thread_url, headers=listen)).status_code == 200
-    assert csrf is not None
 
 
 async def test_link_membership_ends_with_the_link(world: World) -> None:
@@ -235,7 +241,7 @@ async def test_link_membership_ends_with_the_link(world: World) -> None:
         world, f"/api/threads/{first['thread_id']}/links", {"rights": "view"}, auth(world)
     )
     async with sign_in(world, world.other) as colleague:
-        assert (await colleague.get(f"/s/{view['token']}", headers=HTML)).status_code == 200
+        assert (await join_through_page(colleague, view["token"])).status_code == 303
     thread_url = f"/api/threads/{first['thread_id']}"
     seat = (await world.client.get(thread_url, headers=auth(world, "other"))).json()["me"]
     assert seat["role"] == "viewer" and not seat["can_reply"]
@@ -331,7 +337,7 @@ async def test_search_covers_threads_one_takes_part_in(world: World) -> None:
     search = {"params": {"q": "zeppelin"}, "headers": auth(world, "other")}
     assert (await world.client.get("/api/search", **search)).json()["hits"] == []
     async with sign_in(world, world.other) as colleague:
-        await colleague.get(f"/s/{first['share_url'].rsplit('/', 1)[1]}", headers=HTML)
+        await join_through_page(colleague, first["share_url"].rsplit("/", 1)[1])
     # Through a link only: not yet searchable. After replying: a member for good.
     assert (await world.client.get("/api/search", **search)).json()["hits"] == []
     body = {"kind": "text", "body": "ok", "parent_id": first["id"]}

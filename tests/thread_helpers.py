@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -54,3 +55,14 @@ async def become_guest(client: httpx.AsyncClient, token: str, name: str = "Gast"
     response = await client.post(f"/s/{token}/guest", json={"name": name})
     assert response.status_code == 201, response.text
     return response.json()["csrf"]
+
+
+async def join_through_page(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    """A signed-in visitor opens a link's page and presses its "Add to my inbox" button."""
+    page = await client.get(f"/s/{token}", headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+    form = re.search(
+        r'<form[^>]+action="(/s/[^"]+/join)".*?name="csrf" value="([^"]+)"', page.text, re.S
+    )
+    assert form is not None, "the page offers no 'Add to my inbox' form"
+    return await client.post(form.group(1), data={"csrf": form.group(2)})
