@@ -24,11 +24,17 @@ from relay.messages import MessageError, kind_for_type, new_message, title_from_
 from relay.models import Message, MessageStatus, Upload
 
 
+class _TooLong(Exception):
+    """The body went past what the upload may still take."""
+
+
 class Body:
-    """The request body as chunks, cut at `allowance` bytes; a client that drops ends it.
+    """The request body as chunks; a client that drops ends it, one that sends more than
+    `allowance` bytes raises _TooLong.
 
     Ending quietly on a disconnect lets the caller keep every byte that did arrive, so the
-    client can resume from the server's offset.
+    client can resume from the server's offset. A body that is too long is refused whole:
+    raising makes the store drop what it wrote and the offset stay where it was.
     """
 
     def __init__(self, request: Request, allowance: int, lock: upload_service.Lock) -> None:
@@ -36,7 +42,6 @@ class Body:
         self.allowance = allowance
         self.lock = lock
         self.received = 0
-        self.over = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         refreshed = time.monotonic()
@@ -44,15 +49,10 @@ class Body:
             async for chunk in self.request.stream():
                 if not chunk:
                     continue
-                room = self.allowance - self.received
-                if len(chunk) > room:
-                    self.over = True
-                    chunk = chunk[:room]
                 self.received += len(chunk)
-                if chunk:
-                    yield chunk
-                if self.over:
-                    return
+                if self.received > self.allowance:
+                    raise _TooLong
+                yield chunk
                 if time.monotonic() - refreshed > upload_service.LOCK_SECONDS / 3:
                     await self.lock.refresh()
                     refreshed = time.monotonic()
@@ -223,13 +223,13 @@ async def _receive(request: Request, svc: Services, upload: Upload, length: int 
         )
     lock = upload_service.Lock(svc, upload.id)
     body = Body(request, limit - upload.offset, lock)
-    offset = await upload_service.append(svc, upload.id, upload.offset, length, body, lock)
-    if body.over:
+    try:
+        return await upload_service.append(svc, upload.id, upload.offset, length, body, lock)
+    except _TooLong:
         raise PayloadTooLarge(
-            f"The body went beyond {limit} bytes; the first {offset} bytes are kept.",
-            headers=tus.base_headers() | {"Upload-Offset": str(offset)},
-        )
-    return offset
+            f"The body went beyond {limit} bytes; none of it was kept.",
+            headers=tus.base_headers() | {"Upload-Offset": str(upload.offset)},
+        ) from None
 
 
 async def terminate(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -249,6 +250,38 @@ async def test_body_beyond_declared_length_is_413_and_nothing_is_half_written(wo
     head = await world.client.head(url, headers=h(world.author))
     assert head.headers["Upload-Offset"] == "0"
     assert (await patch(world.client, url, world.author, 0, b"z" * 10)).status_code == 204
+
+
+async def streamed(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A body without Content-Length: httpx sends it chunked."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_chunked_body_beyond_declared_length_is_413_and_nothing_is_kept_or_processed(
+    world: World,
+) -> None:
+    data = os.urandom(6 * 1024 * 1024)  # the rejected PATCH fills a whole S3 part
+    url = await create(world, world.author, len(data), filename="a.webm", filetype="video/webm")
+    first = 1024 * 1024
+    assert (await patch(world.client, url, world.author, 0, data[:first])).status_code == 204
+    headers = h(world.author, **OCTETS, **{"Upload-Offset": str(first)})
+    response = await world.client.patch(url, content=streamed(data[first:] + b"x"), headers=headers)
+    assert response.status_code == 413, response.text
+    assert response.headers["Upload-Offset"] == str(first)
+    head = await world.client.head(url, headers=h(world.author))
+    assert head.headers["Upload-Offset"] == str(first)
+    async with world.services.sessions.begin() as session:
+        upload = await session.get(Upload, url.rsplit("/", 1)[1])
+        assert upload.completed_at is None and upload.lock_token is None
+        assert (await session.scalars(select(Job))).all() == []
+    assert (await message_of(world, url)).status is MessageStatus.uploading
+    if world.services.settings.storage == "local":
+        assert await world.services.storage.size(upload.store_state["key"]) == first
+    rest = await patch(world.client, url, world.author, first, data[first:])
+    assert rest.status_code == 204
+    assert await stored_digest(world, url) == hashlib.sha256(data).hexdigest()
+    assert (await message_of(world, url)).status is MessageStatus.processing
 
 
 async def test_locked_upload_is_423_and_expired_lock_is_taken_over(world: World) -> None:

@@ -113,9 +113,14 @@ class LocalStorage:
             # A crashed earlier append may have written bytes that were never acknowledged.
             await f.truncate(offset)
             await f.seek(offset)
-            async for chunk in chunks:
-                await f.write(chunk)
-                offset += len(chunk)
+            try:
+                async for chunk in chunks:
+                    await f.write(chunk)
+                    offset += len(chunk)
+            except BaseException:
+                # Refused or broken: the bytes after state.offset were never acknowledged.
+                await f.truncate(state.offset)
+                raise
         finally:
             await f.close()
         return UploadState(key=state.key, offset=offset)
