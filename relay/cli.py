@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    from relay import logs
     from relay.app import create_app
 
     app = create_app(settings)
@@ -65,6 +66,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         proxy_headers=True,
         log_level="info",
+        log_config=logs.uvicorn_config(),
         timeout_graceful_shutdown=10,
     )
     return 0
