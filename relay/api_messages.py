@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from relay import access, upload_service
 from relay.api_transcripts import language_value
 from relay.context import Services
-from relay.errors import BadRequest, Forbidden
+from relay.errors import BadRequest, Forbidden, RelayError
 from relay.http import base_url, json_body, require_user, services
 from relay.messages import MessageError, delete_message, new_message
 from relay.models import (
@@ -190,21 +190,20 @@ async def create(request: Request) -> Response:
 
 
 async def create_upload(svc: Services, message_id: str, owner_id: str) -> str:
-    """A deferred-length tus upload, so the recorder can stream while recording."""
-    upload_id = upload_service.new_upload_id()
-    state = await upload_service.begin(svc, message_id, upload_id)
-    async with svc.sessions.begin() as session:
-        upload_service.add_upload(
-            session,
+    """A deferred-length tus upload for a message just made, so the recorder can stream
+    while recording. When the upload is refused (429, 507) the message goes too."""
+    try:
+        upload = await upload_service.open_upload(
             svc,
-            upload_id=upload_id,
-            state=state,
             message_id=message_id,
             owner_id=owner_id,
             length=None,
             metadata={"message": message_id},
         )
-    return upload_id
+    except RelayError:
+        await upload_service.discard_message(svc, message_id)
+        raise
+    return upload.id
 
 
 async def list_own(request: Request) -> Response:

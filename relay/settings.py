@@ -108,6 +108,8 @@ class LimitSettings:
     guest_messages_hour: int = 30  # messages one guest may post per hour
     guest_reactions_hour: int = 60  # reactions one guest may add per hour
     streams_per_client: int = 10  # live event streams open at once from one client address
+    open_uploads: int = 10  # unfinished uploads one person may have at once
+    min_free_bytes: int = 1024 * MiB  # below this free space (spool, media) uploads get 507
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class Settings:
                 guest_messages_hour=_int(env, "RELAY_GUEST_MESSAGES_HOUR", 30),
                 guest_reactions_hour=_int(env, "RELAY_GUEST_REACTIONS_HOUR", 60),
                 streams_per_client=_int(env, "RELAY_STREAMS_PER_CLIENT", 10),
+                open_uploads=_int(env, "RELAY_OPEN_UPLOADS_PER_USER", 10),
+                min_free_bytes=_int(env, "RELAY_MIN_FREE_BYTES", 1024 * MiB),
             ),
         )
 
@@ -231,6 +235,8 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_GUEST_MESSAGES_HOUR", s.limits.guest_messages_hour, 1, 100_000),
         ("RELAY_GUEST_REACTIONS_HOUR", s.limits.guest_reactions_hour, 1, 100_000),
         ("RELAY_STREAMS_PER_CLIENT", s.limits.streams_per_client, 1, 100_000),
+        ("RELAY_OPEN_UPLOADS_PER_USER", s.limits.open_uploads, 1, 10_000),
+        ("RELAY_MIN_FREE_BYTES", s.limits.min_free_bytes, 0, 1024**5),
     ]
 
 

@@ -9,17 +9,28 @@ upload that reaches its length completes its storage object, moves the message t
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, jobs
 from relay.context import Services
 from relay.db import utcnow
-from relay.errors import Conflict, Gone, Locked, NotFound
-from relay.models import Message, MessageStatus, Upload
+from relay.errors import (
+    Conflict,
+    Gone,
+    InsufficientStorage,
+    Locked,
+    NotFound,
+    TooManyRequests,
+)
+from relay.messages import delete_message
+from relay.models import Message, MessageStatus, Upload, User
+from relay.settings import Settings
 from relay.storage import StorageError, UploadState
 
 LOCK_SECONDS = 60.0
@@ -30,34 +41,84 @@ def new_upload_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-async def begin(services: Services, message_id: str, upload_id: str) -> UploadState:
-    """Storage side of a new upload; call before the transaction that inserts the row."""
-    return await services.storage.upload_begin(f"originals/{message_id}/{upload_id}")
-
-
-def add_upload(
-    session: AsyncSession,
+async def open_upload(
     services: Services,
     *,
-    upload_id: str,
-    state: UploadState,
     message_id: str,
     owner_id: str,
     length: int | None,
     metadata: dict[str, str],
 ) -> Upload:
-    upload = Upload(
-        id=upload_id,
-        message_id=message_id,
-        owner_id=owner_id,
-        length=length,
-        offset=0,
-        metadata_json=metadata,
-        store_state=state.to_json(),
-        expires_at=utcnow() + timedelta(seconds=services.settings.upload_expiry_seconds),
-    )
-    session.add(upload)
+    """A new upload of the message's media, refused while the disk is short of space (507)
+    or its owner has too many unfinished uploads (429).
+
+    Counted in the transaction that adds the row, with the owner's row locked (SQLite: the
+    write lock), so that parallel requests cannot pass the quota together.
+    """
+    check_free_space(services.settings)
+    upload_id = new_upload_id()
+    state = await services.storage.upload_begin(f"originals/{message_id}/{upload_id}")
+    try:
+        async with services.sessions.begin() as session:
+            await _check_open_uploads(session, owner_id, services.settings.limits.open_uploads)
+            upload = Upload(
+                id=upload_id,
+                message_id=message_id,
+                owner_id=owner_id,
+                length=length,
+                offset=0,
+                metadata_json=metadata,
+                store_state=state.to_json(),
+                expires_at=utcnow() + timedelta(seconds=services.settings.upload_expiry_seconds),
+            )
+            session.add(upload)
+    except BaseException:
+        await services.storage.upload_abort(state)
+        raise
     return upload
+
+
+async def _check_open_uploads(session: AsyncSession, owner_id: str, most: int) -> None:
+    await session.execute(select(User.id).where(User.id == owner_id).with_for_update())
+    unfinished = await session.scalar(
+        select(func.count())
+        .select_from(Upload)
+        .where(
+            Upload.owner_id == owner_id,
+            Upload.completed_at.is_(None),
+            Upload.expires_at > utcnow(),
+        )
+    )
+    if (unfinished or 0) >= most:
+        raise TooManyRequests(
+            f"You have {unfinished} unfinished uploads, the most allowed: "
+            "finish or delete one first."
+        )
+
+
+def check_free_space(settings: Settings) -> None:
+    """Refuse (507) while a folder that takes upload bytes has less than the minimum free."""
+    folders = [settings.spool_dir] + ([settings.media_dir] if settings.storage == "local" else [])
+    if any(_free_bytes(f) < settings.limits.min_free_bytes for f in folders):
+        raise InsufficientStorage(
+            "The server is short of disk space and takes no uploads until some is freed."
+        )
+
+
+def _free_bytes(folder: Path) -> int:
+    # The folders are made on first use: ask the disk they will be on.
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+async def discard_message(services: Services, message_id: str) -> None:
+    """Remove a message made by a request that then failed, with whatever it stored."""
+    async with services.sessions.begin() as session:
+        message = await session.get(Message, message_id)
+        if message is not None:
+            await delete_message(session, services.storage, message)
 
 
 async def load(session: AsyncSession, upload_id: str, owner_id: str) -> Upload:

@@ -16,6 +16,7 @@ from relay.errors import (
     Conflict,
     NotFound,
     PayloadTooLarge,
+    RelayError,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -123,7 +124,7 @@ async def create(request: Request) -> Response:
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
     message = await _target_message(request, who.user.id, metadata)
     with_body = request.headers.get("content-type") == tus.CONTENT_TYPE
-    upload_id = upload_service.new_upload_id()
+    made = message is None
     async with svc.sessions.begin() as session:
         if message is None:
             filetype = metadata.get("filetype", "")
@@ -139,22 +140,21 @@ async def create(request: Request) -> Response:
             except MessageError as exc:
                 raise BadRequest(str(exc)) from None
         message_id = message.id
-    state = await upload_service.begin(svc, message_id, upload_id)
-    async with svc.sessions.begin() as session:
-        upload = upload_service.add_upload(
-            session,
-            svc,
-            upload_id=upload_id,
-            state=state,
-            message_id=message_id,
-            owner_id=who.user.id,
-            length=length,
-            metadata=metadata,
+    upload = None
+    try:
+        upload = await upload_service.open_upload(
+            svc, message_id=message_id, owner_id=who.user.id, length=length, metadata=metadata
         )
-    headers = _headers(upload, Location=f"{base_url(request)}/api/uploads/{upload_id}")
-    if with_body:
-        offset = await _receive(request, svc, upload, length)
-        headers["Upload-Offset"] = str(offset)
+        headers = _headers(upload, Location=f"{base_url(request)}/api/uploads/{upload.id}")
+        if with_body:
+            headers["Upload-Offset"] = str(await _receive(request, svc, upload, length))
+    except RelayError:
+        # The answer names no upload to resume, so nothing this request made may stay.
+        if made:
+            await upload_service.discard_message(svc, message_id)
+        elif upload is not None:
+            await upload_service.terminate(svc, upload)
+        raise
     return Response(status_code=201, headers=headers)
 
 
@@ -207,6 +207,7 @@ async def patch(request: Request) -> Response:
                 status_code=204, headers=_headers(upload, **{"Upload-Offset": str(offset)})
             )
         raise Conflict("This upload is complete already.")
+    upload_service.check_free_space(svc.settings)
     new_offset = await _receive(request, svc, upload, length)
     async with svc.sessions.begin() as session:
         upload = await session.get(Upload, upload.id) or upload

@@ -284,6 +284,20 @@ async def test_chunked_body_beyond_declared_length_is_413_and_nothing_is_kept_or
     assert (await message_of(world, url)).status is MessageStatus.processing
 
 
+async def test_creation_with_a_too_long_chunked_body_is_413_and_leaves_nothing(
+    world: World,
+) -> None:
+    headers = h(world.author, **OCTETS, **{"Upload-Length": "100000"})
+    response = await world.client.post(
+        "/api/uploads/", content=streamed(os.urandom(100_001)), headers=headers
+    )
+    assert response.status_code == 413 and "Location" not in response.headers
+    async with world.services.sessions.begin() as session:
+        assert (await session.scalars(select(Upload))).all() == []
+        assert (await session.scalars(select(Message))).all() == []
+        assert (await session.scalars(select(Job))).all() == []
+
+
 async def test_locked_upload_is_423_and_expired_lock_is_taken_over(world: World) -> None:
     url = await create(world, world.author, 20)
     upload_id = url.rsplit("/", 1)[1]
