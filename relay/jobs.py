@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from relay.db import Sessionmaker, utcnow
 from relay.models import Job, JobState
@@ -37,6 +38,7 @@ def enqueue(
     kind: str,
     *,
     message_id: str | None = None,
+    owner_id: str | None = None,
     payload: dict[str, Any] | None = None,
     max_attempts: int = 5,
     run_at: datetime | None = None,
@@ -45,6 +47,7 @@ def enqueue(
     job = Job(
         kind=kind,
         message_id=message_id,
+        owner_id=owner_id,
         payload=payload or {},
         state=JobState.queued,
         max_attempts=max_attempts,
@@ -57,17 +60,31 @@ def enqueue(
 async def claim(
     sessions: Sessionmaker, worker_id: str, lease_seconds: float, kinds: list[str] | None = None
 ) -> ClaimedJob | None:
-    """Take the oldest due job, or a running one whose lease ran out, in one statement."""
+    """Take a due job, or a running one whose lease ran out, in one statement.
+
+    Fair between owners: the job of the owner whose last claim is oldest (or who has none)
+    goes first, so one person's backlog does not delay everyone else's work; each owner's
+    own jobs go oldest first.
+    """
     now = utcnow()
     due = or_(
         and_(Job.state == JobState.queued, Job.run_at <= now),
         and_(Job.state == JobState.running, Job.lease_until < now),
     )
+    served = aliased(Job)
+    last_served = (
+        select(func.max(served.claimed_at))
+        .where(served.owner_id == Job.owner_id)
+        .correlate(Job)
+        .scalar_subquery()
+    )
     candidate = select(Job.id).where(due)
     if kinds is not None:
         candidate = candidate.where(Job.kind.in_(kinds))
     candidate = (
-        candidate.order_by(Job.run_at, Job.id).limit(1).with_for_update(skip_locked=True)
+        candidate.order_by(last_served.asc().nulls_first(), Job.run_at, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     ).scalar_subquery()
     statement = (
         update(Job)
@@ -76,6 +93,7 @@ async def claim(
             state=JobState.running,
             worker_id=worker_id,
             lease_until=now + timedelta(seconds=lease_seconds),
+            claimed_at=now,
             attempts=Job.attempts + 1,
             updated_at=now,
         )

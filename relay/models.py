@@ -249,7 +249,7 @@ class Upload(Base):
     message_id: Mapped[str] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
-    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None: deferred
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     metadata_json: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -263,12 +263,19 @@ class Upload(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "state", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "run_at"),
+        Index("ix_jobs_owner_claimed", "owner_id", "claimed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
     message_id: Mapped[str | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # Whose work it is: the claim serves the owner served longest ago first.
+    owner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.queued)
@@ -276,6 +283,7 @@ class Job(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

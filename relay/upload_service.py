@@ -261,6 +261,7 @@ async def finish(services: Services, upload_id: str) -> None:
             session,
             MEDIA_JOB,
             message_id=message.id,
+            owner_id=message.author_id,
             max_attempts=services.settings.jobs.max_attempts,
         )
     services.wakeup.set()

@@ -11,6 +11,7 @@ from relay import jobs
 from relay.context import Services
 from relay.db import utcnow
 from relay.models import Job, JobState
+from tests.conftest import Person, add_person
 
 
 async def _enqueue(services: Services, kind: str = "test", **kwargs) -> int:
@@ -48,6 +49,48 @@ async def test_claim_is_oldest_first(services: Services) -> None:
     second = await _enqueue(services)
     got = [await jobs.claim(services.sessions, "w", 30) for _ in range(2)]
     assert [g.id for g in got if g] == [first, second]
+
+
+async def _people(services: Services, count: int) -> list[Person]:
+    return [await add_person(services, f"owner{n}@example.org") for n in range(count)]
+
+
+async def _claim_and_finish_all(services: Services) -> list[int]:
+    """The order one worker takes every due job in."""
+    order = []
+    while (job := await jobs.claim(services.sessions, "w", 30)) is not None:
+        order.append(job.id)
+        async with services.sessions.begin() as session:
+            await jobs.complete(session, job)
+    return order
+
+
+async def test_one_owners_backlog_does_not_delay_anothers_job_behind_all_of_it(
+    services: Services,
+) -> None:
+    busy, other = await _people(services, 2)
+    backlog = [await _enqueue(services, owner_id=busy.id) for _ in range(20)]
+    single = await _enqueue(services, owner_id=other.id)
+    order = await _claim_and_finish_all(services)
+    assert order.index(single) <= 1
+    assert [job_id for job_id in order if job_id != single] == backlog  # each owner's in order
+
+
+async def test_owners_with_backlogs_take_turns(services: Services) -> None:
+    first, second = await _people(services, 2)
+    ones = [await _enqueue(services, owner_id=first.id) for _ in range(3)]
+    twos = [await _enqueue(services, owner_id=second.id) for _ in range(3)]
+    order = await _claim_and_finish_all(services)
+    assert order == [ones[0], twos[0], ones[1], twos[1], ones[2], twos[2]]
+
+
+async def test_owner_with_a_job_running_waits_behind_one_without(services: Services) -> None:
+    first, second = await _people(services, 2)
+    running = await _enqueue(services, owner_id=first.id)
+    assert (await jobs.claim(services.sessions, "w1", 30)).id == running
+    await _enqueue(services, owner_id=first.id)
+    waiting = await _enqueue(services, owner_id=second.id)
+    assert (await jobs.claim(services.sessions, "w2", 30)).id == waiting
 
 
 async def test_concurrent_claims_never_hand_out_a_job_twice(services: Services) -> None:

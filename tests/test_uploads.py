@@ -106,7 +106,7 @@ async def test_upload_in_chunks_completes_and_enqueues_media_job(world: World) -
     assert message.title == "standup notes" and message.kind.value == "video"
     async with world.services.sessions.begin() as session:
         job = await session.scalar(select(Job).where(Job.message_id == message.id))
-    assert job is not None and job.kind == "media"
+    assert job is not None and job.kind == "media" and job.owner_id == world.author.id
     assert world.services.wakeup.is_set()
 
 

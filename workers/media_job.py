@@ -116,7 +116,13 @@ async def queue_transcription(session: AsyncSession, message: Message, *, has_so
     transcript.status = TranscriptStatus.pending if has_sound else TranscriptStatus.unavailable
     transcript.error = None if has_sound else "This message has no sound to transcribe."
     if has_sound:
-        jobs.enqueue(session, TRANSCRIBE_JOB, message_id=message.id, max_attempts=3)
+        jobs.enqueue(
+            session,
+            TRANSCRIBE_JOB,
+            message_id=message.id,
+            owner_id=message.author_id,
+            max_attempts=3,
+        )
 
 
 async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:

@@ -8,7 +8,7 @@ to one link and ends with it. Passcode guesses move to the throttles table.
 Downgrading keeps the hashes: links stop opening under the older code.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
