@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from relay import jobs
 from relay.context import Services
-from relay.models import Job, JobState
-from workers.runner import Context, Handler, JobFailed, Retry, Worker
+from relay.db import utcnow
+from relay.models import Job, JobState, Throttle
+from workers.runner import Context, Handler, JobFailed, Retry, Worker, sweep_once
 
 
 def _worker(services: Services, run, failures: list[str]) -> Worker:  # type: ignore[no-untyped-def]
@@ -103,3 +105,18 @@ async def test_lost_lease_cancels_the_handler(services: Services) -> None:
     await asyncio.wait_for(worker.run_one(), timeout=10)  # lease 5 s, heartbeat every 1.7 s
     assert cancelled.is_set()
     assert (await _state(services, job_id)).worker_id == "somebody-else"
+
+
+async def test_sweep_forgets_throttle_counts_of_days_ago_and_keeps_recent_ones(
+    services: Services,
+) -> None:
+    async with services.sessions.begin() as session:
+        session.add_all(
+            [
+                Throttle(key="login:acct:old", count=9, since=utcnow() - timedelta(days=2)),
+                Throttle(key="login:acct:new", count=1, since=utcnow() - timedelta(minutes=5)),
+            ]
+        )
+    await sweep_once(services)
+    async with services.sessions.begin() as session:
+        assert (await session.scalars(select(Throttle.key))).all() == ["login:acct:new"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, live, upload_service
+from relay import jobs, live, throttle, upload_service
 from relay.context import Services
 
 log = logging.getLogger("relay.worker")
@@ -156,14 +156,29 @@ class Worker:
                 await handler.on_failure(session, job, reason)
 
 
-async def sweep_forever(services: Services) -> None:
-    """Abort abandoned uploads now and then (any instance may do it; deletes are idempotent)."""
-    while True:
+async def sweep_once(services: Services) -> None:
+    """Housekeeping, each chore in its own transaction: one that fails does not stop the rest."""
+    chores: dict[str, Callable[[], Awaitable[object]]] = {
+        "expired uploads": lambda: upload_service.sweep_expired(services),
+        "old live events": lambda: live.prune(services),  # pages resync well before two days
+        "old throttle counts": lambda: _prune_throttles(services),
+    }
+    for name, chore in chores.items():
         try:
-            await upload_service.sweep_expired(services)
-            await live.prune(services)  # events older than two days: pages resync by then
-        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next round
-            log.exception("sweeping expired uploads failed")
+            await chore()
+        except Exception:  # noqa: BLE001 - retried at the next round
+            log.exception("sweeping %s failed", name)
+
+
+async def _prune_throttles(services: Services) -> None:
+    async with services.sessions.begin() as session:
+        await throttle.prune(session)
+
+
+async def sweep_forever(services: Services) -> None:
+    """Sweep now and then (any instance may do it; every chore is idempotent)."""
+    while True:
+        await sweep_once(services)
         await asyncio.sleep(SWEEP_SECONDS)
 
 
