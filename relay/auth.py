@@ -6,21 +6,30 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import throttle
 from relay.db import utcnow
 from relay.models import ApiToken, User, WebSession
 
+if TYPE_CHECKING:
+    from relay.context import Services
+
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown e-mail like a known one.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Made on first use: a hash at import would cost every process 0.1 s and 64 MiB.
+_DUMMY_HASH: str | None = None
 MIN_PASSWORD = 8
+LOGIN_WINDOW = timedelta(minutes=10)
+LOGIN_REFUSED = "Too many failed sign-ins: wait a few minutes and try again."
 
 
 class AccountError(ValueError):
@@ -62,24 +71,35 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
-MIN_PASSCODE, MAX_PASSCODE = 4, 128
+MIN_PASSCODE, MAX_PASSCODE = 8, 128
 
 
 async def hash_passcode(passcode: str) -> str:
-    """A share link's passcode: shorter than a password is allowed, it guards one thread."""
+    """A share link's passcode. Guesses are throttled per link and client address."""
     if not MIN_PASSCODE <= len(passcode) <= MAX_PASSCODE:
-        raise AccountError(f"a passcode has {MIN_PASSCODE} to {MAX_PASSCODE} characters")
+        raise AccountError(f"A passcode must have {MIN_PASSCODE} to {MAX_PASSCODE} characters.")
     return await asyncio.to_thread(_hasher.hash, passcode)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+async def verify_password(password_hash: str | None, password: str, pool: Executor) -> bool:
+    """Checked in `pool`, whose size bounds the checks running at once: a flood of them
+    queues instead of taking every core from the requests being served."""
+
     def _verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            matched = _hasher.verify(password_hash or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return False
+        return matched and password_hash is not None
 
-    return await asyncio.to_thread(_verify)
+    return await asyncio.get_running_loop().run_in_executor(pool, _verify)
 
 
 async def create_user(
@@ -99,14 +119,38 @@ async def create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+def login_limits(email: str, address: str, most: int) -> tuple[throttle.Limit, throttle.Limit]:
+    """Sign-ins counted per account (known or not, so the count tells nothing) and per
+    client address."""
+    return (
+        throttle.Limit(f"login:acct:{email}", most, LOGIN_WINDOW, LOGIN_REFUSED),
+        throttle.Limit(f"login:addr:{address}", most, LOGIN_WINDOW, LOGIN_REFUSED),
+    )
+
+
+async def authenticate(
+    services: Services, email: str, password: str, *, address: str
+) -> User | None:
+    """The user, or None; TooManyRequests after too many failures for the account or from
+    the address. The attempt is counted and committed before the password is checked, so
+    parallel attempts cannot overtake the count; a right one takes its count back and
+    clears the account's failures. The check runs after the transaction that read the hash
+    ends: on SQLite every transaction holds the write lock."""
     try:
         email = normalise_email(email)
     except AccountError:
         email = ""
-    user = await session.scalar(select(User).where(User.email == email)) if email else None
-    ok = await verify_password(user.password_hash if user else None, password)
-    return user if ok and user else None
+    account, client = login_limits(email, address, services.settings.limits.login_failures)
+    async with services.sessions.begin() as session:
+        await throttle.hit(session, account, client)
+        user = await session.scalar(select(User).where(User.email == email)) if email else None
+    password_hash = user.password_hash if user else None
+    if not await verify_password(password_hash, password, services.hashing) or user is None:
+        return None
+    async with services.sessions.begin() as session:
+        await throttle.clear(session, account.key)
+        await throttle.forgive(session, client.key)
+    return user
 
 
 async def issue_api_token(session: AsyncSession, user: User, name: str = "cli") -> str:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,8 +31,18 @@ class Services:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # Live updates; `relay serve` starts one per process, workers and CLI commands have none.
     hub: EventHub | None = None
-    # Argon2 checks (sign-ins, passcodes) running at once: each takes a core and 64 MiB.
-    hash_slots: asyncio.Semaphore = field(init=False)
+    # Argon2 checks (sign-ins, passcodes): a few at once, each takes cores and 64 MiB, and
+    # at a lower priority than serving requests. Threads start on first use.
+    hashing: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.hash_slots = asyncio.Semaphore(self.settings.limits.hash_concurrency)
+        self.hashing = ThreadPoolExecutor(
+            self.settings.limits.hash_concurrency, "argon2", initializer=_lower_priority
+        )
+
+
+def _lower_priority() -> None:
+    """On Linux a thread's nice value is its own, and argon2's own threads inherit it."""
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))

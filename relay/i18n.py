@@ -252,6 +252,12 @@ THREAD_CATALOGS: dict[str, dict[str, str]] = {
         "passcode_label": "Passcode",
         "passcode_open": "Open",
         "passcode_wrong": "That passcode is not right. Try again.",
+        "passcode_too_many": (
+            "Too many wrong passcodes from here. Wait {minutes} min and try again."
+        ),
+        "passcode_too_many_link": (
+            "Too many wrong passcodes for this link. Wait {minutes} min and try again."
+        ),
     },
     "nl": {
         "untitled_thread": "Gesprek zonder titel",
@@ -335,9 +341,44 @@ THREAD_CATALOGS: dict[str, dict[str, str]] = {
         "passcode_label": "Toegangscode",
         "passcode_open": "Openen",
         "passcode_wrong": "Die toegangscode klopt niet. Probeer het opnieuw.",
+        "passcode_too_many": (
+            "Te veel verkeerde toegangscodes vanaf hier. Wacht {minutes} min en probeer het "
+            "opnieuw."
+        ),
+        "passcode_too_many_link": (
+            "Te veel verkeerde toegangscodes voor deze link. Wacht {minutes} min en probeer het "
+            "opnieuw."
+        ),
     },
 }
 
 
 def thread_strings(lang: str) -> Mapping[str, str]:
     return THREAD_CATALOGS.get(lang, THREAD_CATALOGS[DEFAULT])
+
+
+# The sign-in page; both languages must have the same keys.
+LOGIN_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "login_title": "Sign in",
+        "login_email": "E-mail",
+        "login_password": "Password",
+        "login_submit": "Sign in",
+        "login_wrong": "E-mail or password is wrong.",
+        "login_too_many": "Too many failed sign-ins. Wait {minutes} min and try again.",
+    },
+    "nl": {
+        "login_title": "Inloggen",
+        "login_email": "E-mailadres",
+        "login_password": "Wachtwoord",
+        "login_submit": "Inloggen",
+        "login_wrong": "E-mailadres of wachtwoord klopt niet.",
+        "login_too_many": (
+            "Te veel mislukte aanmeldpogingen. Wacht {minutes} min en probeer het opnieuw."
+        ),
+    },
+}
+
+
+def login_strings(lang: str) -> Mapping[str, str]:
+    return LOGIN_CATALOGS.get(lang, LOGIN_CATALOGS[DEFAULT])

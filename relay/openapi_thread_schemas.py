@@ -161,7 +161,7 @@ THREAD_SCHEMAS: dict[str, Any] = {
                 "description": "seconds from now; none: never expires",
             },
             "label": {"type": "string", "maxLength": 200},
-            "passcode": {"type": ["string", "null"], "minLength": 4, "maxLength": 128},
+            "passcode": {"type": ["string", "null"], "minLength": 8, "maxLength": 128},
             "message_id": {
                 "type": "string",
                 "description": "where the link opens; by default the thread's first message",

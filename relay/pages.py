@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay import access, api_messages, auth, i18n, inbox, link_auth
-from relay.errors import Forbidden, RelayError
+from relay.errors import Forbidden, RelayError, TooManyRequests
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
 from relay.models import Message
 from relay.page_render import here, page, protect, redirect, render
@@ -64,10 +65,34 @@ def _login_csrf(request: Request) -> str:
 
 
 def _login(
-    request: Request, *, csrf: str, next_path: str, email: str = "", error: bool = False
+    request: Request,
+    *,
+    csrf: str,
+    next_path: str,
+    email: str = "",
+    error: bool = False,
+    refused: TooManyRequests | None = None,
 ) -> Response:
-    context = {"login_csrf": csrf, "next": next_path, "email": email, "error": error}
-    return render(request, "login.html", context, status=400 if error else 200)
+    lang = i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+    t = i18n.login_strings(lang)
+    notice, status = (t["login_wrong"], 400) if error else (None, 200)
+    if refused is not None:
+        minutes = math.ceil(int(refused.headers["Retry-After"]) / 60)
+        notice, status = t["login_too_many"].replace("{minutes}", str(minutes)), 429
+    context = {
+        "login_csrf": csrf,
+        "next": next_path,
+        "email": email,
+        "notice": notice,
+        "lang": lang,
+        "t": t,
+    }
+    headers = refused.headers if refused is not None else None
+    return render(request, "login.html", context, status=status, headers=headers)
 
 
 async def login_form(request: Request) -> Response:
@@ -93,15 +118,18 @@ async def login(request: Request) -> Response:
     email, password = _field(form, "email"), _field(form, "password")
     next_path = safe_next(_field(form, "next"))
     settings = services(request).settings
-    async with services(request).sessions.begin() as session:
-        user = await auth.authenticate(session, email, password)
-        if user is not None:
-            if old := request.cookies.get(SESSION_COOKIE):
-                await auth.end_session(session, old)
-            value, _ = await auth.start_session(session, user, settings.session_days)
+    address = request.client.host if request.client else "unknown"
+    try:
+        user = await auth.authenticate(services(request), email, password, address=address)
+    except TooManyRequests as exc:
+        return _login(request, csrf=cookie, next_path=next_path, email=email, refused=exc)
     if user is None:
         # One message for both cases: never tell which of the two was wrong.
         return _login(request, csrf=cookie, next_path=next_path, email=email, error=True)
+    async with services(request).sessions.begin() as session:
+        if old := request.cookies.get(SESSION_COOKIE):
+            await auth.end_session(session, old)
+        value, _ = await auth.start_session(session, user, settings.session_days)
     response = redirect(request, next_path)
     response.set_cookie(
         SESSION_COOKIE,

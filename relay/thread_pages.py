@@ -8,15 +8,14 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, api_links, api_threads, auth, i18n, threads
+from relay import access, api_links, api_threads, auth, i18n, threads, throttle
 from relay.access import Seat
-from relay.db import utcnow
 from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
 from relay.http import base_url, principal, services
 from relay.link_auth import (
@@ -32,9 +31,12 @@ from relay.models import Guest, LinkRights, MemberRole, Message, Rendition, Shar
 from relay.page_render import duration_text, here, page, protect, redirect, render
 from relay.thread_view import display_name
 
-# Passcode guesses: 10 per link in 10 minutes, whichever instance they reach; argon2 makes
-# each one slow too.
-MAX_GUESSES, GUESS_WINDOW = 10, timedelta(minutes=10)
+# Passcode guesses, whichever instance they reach: 10 per link and client address in 10
+# minutes, so that a stranger cannot lock out the holder, and 100 per link from everywhere;
+# argon2 makes each one slow too.
+ADDRESS_GUESSES, LINK_GUESSES, GUESS_WINDOW = 10, 100, timedelta(minutes=10)
+ADDRESS_REFUSED = "Too many wrong passcodes from here: wait a few minutes and try again."
+LINK_REFUSED = "Too many wrong passcodes for this link: wait a few minutes and try again."
 KIND_WORDS = {"audio": "Voice message", "video": "Video message", "text": "Message"}
 
 
@@ -123,10 +125,20 @@ async def _join(session: AsyncSession, seat: Seat) -> None:
     await threads.join(session, seat.thread.id, user.id, role, link.token)
 
 
-def _passcode_page(request: Request, *, error: bool) -> Response:
+def _passcode_page(
+    request: Request, *, error: bool, refused: TooManyRequests | None = None
+) -> Response:
     lang = _lang(request)
-    context = {"lang": lang, "t": i18n.thread_strings(lang), "error": error}
-    return render(request, "passcode.html", context, status=401)
+    t = i18n.thread_strings(lang)
+    notice, status, headers = (t["passcode_wrong"] if error else None), 401, None
+    if refused is not None:
+        name = "passcode_too_many_link" if refused.detail == LINK_REFUSED else "passcode_too_many"
+        minutes = math.ceil(int(refused.headers["Retry-After"]) / 60)
+        notice, status, headers = t[name].replace("{minutes}", str(minutes)), 429, refused.headers
+    # An absolute action: the page is served at /s/{token} and at /s/{token}/unlock.
+    action = f"/s/{quote(request.path_params['token'], safe='')}/unlock"
+    context = {"lang": lang, "t": t, "error": error, "notice": notice, "action": action}
+    return render(request, "passcode.html", context, status=status, headers=headers)
 
 
 async def unlock(request: Request) -> Response:
@@ -134,38 +146,47 @@ async def unlock(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     passcode = form.get("passcode")
     sessions = services(request).sessions
-    async with sessions.begin() as session:
-        link = await access.live_link(session, token)
-        if link.passcode_hash is not None:
-            await _count_guess(session, link)
-    if link.passcode_hash is None:
-        return redirect(request, f"/s/{token}")
+    address = request.client.host if request.client else "unknown"
+    try:
+        async with sessions.begin() as session:
+            link = await access.live_link(session, token)
+            if link.passcode_hash is None:
+                return redirect(request, f"/s/{token}")
+            from_here, anywhere = await _count_guess(session, token, address)
+    except TooManyRequests as exc:
+        return _passcode_page(request, error=False, refused=exc)
     # Checked after the guess is counted and committed, so parallel guesses cannot overtake it.
     given = passcode if isinstance(passcode, str) else ""
-    if not given or not await auth.verify_password(link.passcode_hash, given[:128]):
+    pool = services(request).hashing
+    right = given and await auth.verify_password(
+        link.passcode_hash, given[: auth.MAX_PASSCODE], pool
+    )
+    if not right:
         return _passcode_page(request, error=True)
     async with sessions.begin() as session:
-        await session.execute(
-            update(ShareLink).where(ShareLink.token == token).values(guesses=0, guesses_since=None)
-        )
+        # The holder's wrong guesses are forgotten; the link's count takes back the right one.
+        await throttle.clear(session, from_here.key)
+        await throttle.forgive(session, anywhere.key)
     response = redirect(request, f"/s/{token}")
     set_link_cookie(request, response, token, UNLOCK_COOKIE, unlock_value(link))
     return response
 
 
-async def _count_guess(session: AsyncSession, link: ShareLink) -> None:
-    """Counts one guess on the link's row, locked, or refuses it when the window is full."""
-    await session.refresh(link, ["guesses", "guesses_since"], with_for_update=True)
-    now = utcnow()
-    if link.guesses_since is None or link.guesses_since <= now - GUESS_WINDOW:
-        link.guesses, link.guesses_since = 0, now
-    if link.guesses >= MAX_GUESSES:
-        wait = (link.guesses_since + GUESS_WINDOW - now).total_seconds()
-        raise TooManyRequests(
-            "Too many wrong passcodes for this link: wait ten minutes and try again.",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
-    link.guesses += 1
+async def _count_guess(
+    session: AsyncSession, token: str, address: str
+) -> tuple[throttle.Limit, throttle.Limit]:
+    """Counts one guess from the address and one on the link, or refuses it (429) when
+    either is full; returns both limits. Keyed by the token's digest: the database never
+    holds a token readable."""
+    link = auth.digest(token)
+    limits = (
+        throttle.Limit(
+            f"passcode:{link}:{address}", ADDRESS_GUESSES, GUESS_WINDOW, ADDRESS_REFUSED
+        ),
+        throttle.Limit(f"passcode:{link}", LINK_GUESSES, GUESS_WINDOW, LINK_REFUSED),
+    )
+    await throttle.hit(session, *limits)
+    return limits
 
 
 # -- link previews ------------------------------------------------------------------------

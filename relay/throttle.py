@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,16 @@ async def hit(session: AsyncSession, *limits: Limit) -> None:
 
 async def clear(session: AsyncSession, *keys: str) -> None:
     await session.execute(delete(Throttle).where(Throttle.key.in_([k[:MAX_KEY] for k in keys])))
+
+
+async def forgive(session: AsyncSession, *keys: str) -> None:
+    """Take back one count of each key: an attempt counted before it was checked (so that
+    parallel ones cannot overtake the count) that turned out right."""
+    await session.execute(
+        update(Throttle)
+        .where(Throttle.key.in_([k[:MAX_KEY] for k in keys]), Throttle.count > 0)
+        .values(count=Throttle.count - 1)
+    )
 
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=1)) -> int:

@@ -3,8 +3,14 @@ uses them: bearer tokens need no CSRF token, session cookies do."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import re
+import subprocess
+import sys
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -15,10 +21,12 @@ from relay import auth
 from relay.context import Services
 from relay.db import utcnow
 from relay.http import SESSION_COOKIE
-from relay.models import ApiToken, User, WebSession
+from relay.models import ApiToken, Throttle, User, WebSession
 from tests.conftest import Person, World
+from tests.server import ROOT
 
 PASSWORD = "correct horse battery"
+ADDRESS = "192.0.2.1"
 HTML = {"Accept": "text/html"}
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -63,21 +71,105 @@ async def test_create_user_not_an_email_or_short_password_refused(services: Serv
 
 async def test_authenticate_right_password_in_any_email_case(services: Services) -> None:
     user = await new_user(services)
-    async with services.sessions.begin() as session:
-        found = await auth.authenticate(session, " ALICE@example.org", PASSWORD)
+    found = await auth.authenticate(services, " ALICE@example.org", PASSWORD, address=ADDRESS)
     assert found is not None and found.id == user.id
 
 
 async def test_authenticate_wrong_password_or_unknown_email_is_none(services: Services) -> None:
     await new_user(services)
+    for email, password in [
+        ("alice@example.org", "wrong password"),
+        ("alice@example.org", ""),
+        ("bob@example.org", PASSWORD),
+        ("not an address", PASSWORD),
+    ]:
+        found = await auth.authenticate(services, email, password, address=ADDRESS)
+        assert found is None, (email, password)
+
+
+async def counts(services: Services) -> dict[str, int]:
     async with services.sessions.begin() as session:
-        for email, password in [
-            ("alice@example.org", "wrong password"),
-            ("alice@example.org", ""),
-            ("bob@example.org", PASSWORD),
-            ("not an address", PASSWORD),
-        ]:
-            assert await auth.authenticate(session, email, password) is None, (email, password)
+        return {row.key: row.count for row in await session.scalars(select(Throttle))}
+
+
+async def test_authenticate_counts_failures_per_account_and_address_in_database(
+    services: Services,
+) -> None:
+    await new_user(services)
+    for _ in range(2):
+        assert (
+            await auth.authenticate(services, "Alice@example.org", "wrong", address=ADDRESS) is None
+        )
+    account, client = "login:acct:alice@example.org", f"login:addr:{ADDRESS}"
+    assert await counts(services) == {account: 2, client: 2}
+    # A right password clears the account's failures and takes back its own count only.
+    assert await auth.authenticate(services, "alice@example.org", PASSWORD, address=ADDRESS)
+    assert await counts(services) == {client: 2}
+
+
+async def test_authenticate_waiting_for_a_hash_slot_blocks_no_writer(services: Services) -> None:
+    """The hash is read in a transaction that ends before argon2 runs: on SQLite every
+    transaction holds the write lock, so a check inside one would stall every request."""
+    await new_user(services)
+    gate = occupy(services.hashing, services.settings.limits.hash_concurrency)
+    attempt = asyncio.create_task(
+        auth.authenticate(services, "alice@example.org", PASSWORD, address=ADDRESS)
+    )
+    try:
+        await asyncio.sleep(0.3)
+        assert not attempt.done()
+
+        async def write() -> None:
+            async with services.sessions.begin() as session:
+                await session.execute(update(User).values(display_name="Alice"))
+
+        await asyncio.wait_for(write(), timeout=2)
+    finally:
+        gate.set()
+    assert await attempt is not None
+
+
+def occupy(pool: Executor, threads: int) -> threading.Event:
+    """Keeps every thread of the pool busy until the returned event is set."""
+    gate, started = threading.Event(), threading.Barrier(threads + 1)
+
+    def hold() -> None:
+        started.wait()
+        gate.wait()
+
+    for _ in range(threads):
+        pool.submit(hold)
+    started.wait(timeout=10)
+    return gate
+
+
+async def test_verify_password_waits_for_a_free_hash_thread() -> None:
+    hashed = await auth.hash_password(PASSWORD)
+    with ThreadPoolExecutor(1) as pool:
+        gate = occupy(pool, 1)
+        check = asyncio.create_task(auth.verify_password(hashed, PASSWORD, pool))
+        await asyncio.sleep(0.3)
+        assert not check.done()
+        gate.set()
+        assert await check is True
+        assert await auth.verify_password(None, PASSWORD, pool) is False
+
+
+async def test_hash_threads_run_at_a_lower_priority(services: Services) -> None:
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(services.hashing, nice) > nice()
+
+
+def test_importing_auth_computes_no_hash() -> None:
+    code = "import relay.auth as a; print(a._DUMMY_HASH)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
 
 
 # -- API tokens ------------------------------------------------------------------------
