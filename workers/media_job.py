@@ -20,7 +20,7 @@ from relay.models import (
     TranscriptStatus,
 )
 from relay.storage import ObjectNotFound
-from workers.errors import FFmpegTimeout, MediaError, MediaRejected
+from workers.errors import FFmpegError, FFmpegTimeout, MediaError, MediaRejected
 from workers.runner import Context, JobFailed, Retry
 from workers.transcode import STEPS as TRANSCODE_STEPS
 from workers.transcode import RenditionFile, make_renditions
@@ -28,6 +28,12 @@ from workers.transcode import RenditionFile, make_renditions
 log = logging.getLogger("relay.media")
 STEPS = (*TRANSCODE_STEPS, "store")
 TRANSCRIBE_JOB = "transcribe"
+
+
+def _detail(exc: MediaError) -> str:
+    """For the job row: the message, and what ffmpeg said last."""
+    tail = exc.stderr_tail[-2000:] if isinstance(exc, FFmpegError) else ""
+    return f"{exc}\n{tail}".strip()
 
 
 def rendition_key(message_id: str, file: RenditionFile) -> str:
@@ -68,7 +74,8 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             # The same input fails the same way again (ffmpeg error, output failed checks).
             log.warning("job %s: conversion failed: %s", job.id, exc)
             raise JobFailed(
-                "This recording could not be converted (it may be damaged or incomplete)."
+                "This recording could not be converted (it may be damaged or incomplete).",
+                detail=_detail(exc),
             ) from None
         await on_step("store", "running")
         for file in files:

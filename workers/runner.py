@@ -25,7 +25,10 @@ SWEEP_SECONDS = 300.0
 
 
 class Retry(Exception):
-    """Raised by a handler to run the job again later."""
+    """Raised by a handler to run the job again later; the reason goes to the job row only.
+
+    When no attempt is left, people read the handler's `unexpected` sentence.
+    """
 
     def __init__(self, reason: str, delay: float | None = None) -> None:
         super().__init__(reason)
@@ -33,11 +36,13 @@ class Retry(Exception):
 
 
 class JobFailed(Exception):
-    """Raised by a handler for a permanent failure; `reason` is shown to people."""
+    """Raised by a handler for a permanent failure: `reason` is a sentence people read (link
+    visitors too); `detail` (exception text, ffmpeg's stderr) stays in the job row."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 Run = Callable[["Context", jobs.ClaimedJob], Awaitable[None]]
@@ -48,6 +53,8 @@ OnFailure = Callable[[AsyncSession, jobs.ClaimedJob, str], Awaitable[None]]
 class Handler:
     run: Run
     on_failure: OnFailure  # called in the transaction that marks the job failed
+    # What people read when the job fails for a reason of ours, not theirs.
+    unexpected: str = "Processing failed; the author can try uploading again."
 
 
 @dataclass
@@ -61,7 +68,9 @@ def default_handlers() -> dict[str, Handler]:
 
     return {
         upload_service.MEDIA_JOB: Handler(media_job.run, media_job.on_failure),
-        media_job.TRANSCRIBE_JOB: Handler(transcript_job.run, transcript_job.on_failure),
+        media_job.TRANSCRIBE_JOB: Handler(
+            transcript_job.run, transcript_job.on_failure, transcript_job.UNEXPECTED
+        ),
     }
 
 
@@ -113,7 +122,7 @@ class Worker:
             # The heartbeat stopped the work: another worker owns the job now.
             log.warning("job %s: lease lost to another worker; dropped", job.id)
         except JobFailed as exc:
-            await self._fail(handler, job, exc.reason)
+            await self._fail(handler, job, exc.reason, exc.detail)
         except Retry as exc:
             await self._retry(handler, job, str(exc), exc.delay)
         except Exception as exc:  # noqa: BLE001 - any other error is worth another try
@@ -139,8 +148,8 @@ class Worker:
         self, handler: Handler, job: jobs.ClaimedJob, error: str, delay: float | None
     ) -> None:
         if job.attempts >= job.max_attempts:
-            reason = f"Processing failed after {job.attempts} attempts: {error.splitlines()[-1]}"
-            await self._fail(handler, job, reason, error)
+            log.warning("job %s (%s) gave up after %s attempts", job.id, job.kind, job.attempts)
+            await self._fail(handler, job, handler.unexpected, error)
             return
         wait = delay if delay is not None else self._backoff(job)
         await jobs.retry_later(self.context.services.sessions, job, error, wait)
@@ -149,10 +158,12 @@ class Worker:
         return jobs.backoff_seconds(job.attempts, self.settings.retry_base_seconds)
 
     async def _fail(
-        self, handler: Handler, job: jobs.ClaimedJob, reason: str, error: str | None = None
+        self, handler: Handler, job: jobs.ClaimedJob, reason: str, detail: str | None = None
     ) -> None:
+        """The job row keeps `detail` after the reason; people read only the reason."""
+        error = f"{reason}\n{detail}" if detail else reason
         async with self.context.services.sessions.begin() as session:
-            if await jobs.fail(session, job, error or reason):
+            if await jobs.fail(session, job, error):
                 await handler.on_failure(session, job, reason)
 
 

@@ -16,6 +16,8 @@ from workers import whisper
 from workers.runner import Context, JobFailed
 
 log = logging.getLogger("relay.transcribe")
+UNEXPECTED = "The transcript could not be made."
+UNAVAILABLE = "Transcription is not available on this server."
 
 
 async def run(context: Context, job: jobs.ClaimedJob) -> None:
@@ -39,7 +41,9 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
     try:
         model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)
     except whisper.TranscriptionUnavailable as exc:
-        await _give_up(context, job, TranscriptStatus.unavailable, str(exc))
+        # The operator's to fix: the detail (model paths, loader errors) goes to the log.
+        log.warning("job %s: no transcription: %s", job.id, exc)
+        await _give_up(context, job, TranscriptStatus.unavailable, UNAVAILABLE)
         return
     services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="stt-", dir=services.settings.spool_dir) as tmp:
