@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import throttle
 from relay.db import utcnow
-from relay.models import ApiToken, User, WebSession
+from relay.models import ApiToken, ShareLink, User, WebSession
 
 if TYPE_CHECKING:
     from relay.context import Services
@@ -173,27 +173,58 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     return await session.get(User, row.user_id)
 
 
-async def start_session(session: AsyncSession, user: User, days: int) -> tuple[str, str]:
-    """Returns (cookie value, csrf token); only the cookie's digest is stored."""
+async def start_session(
+    session: AsyncSession,
+    user: User,
+    days: int,
+    *,
+    link: ShareLink | None = None,
+) -> tuple[str, str]:
+    """Returns (cookie value, csrf token); only the cookie's digest is stored. With `link`,
+    a guest's session: bound to that link and ending with it."""
     cookie, csrf = new_secret(), new_secret()
+    expires_at = utcnow() + timedelta(days=days)
+    if link is not None and link.expires_at is not None:
+        expires_at = min(expires_at, link.expires_at)
     session.add(
         WebSession(
             id_hash=digest(cookie),
             user_id=user.id,
+            link_key=link.key if link is not None else None,
             csrf_token=csrf,
-            expires_at=utcnow() + timedelta(days=days),
+            expires_at=expires_at,
         )
     )
     await session.flush()
     return cookie, csrf
 
 
+async def _live_session(session: AsyncSession, cookie: str) -> WebSession | None:
+    row = await session.get(WebSession, digest(cookie)) if len(cookie) <= 200 else None
+    return row if row is not None and row.expires_at > utcnow() else None
+
+
 async def session_user(session: AsyncSession, cookie: str) -> tuple[User, str] | None:
-    row = await session.get(WebSession, digest(cookie))
-    if row is None or row.expires_at <= utcnow():
+    """The account behind a sign-in cookie; a guest's cookie never stands for an account."""
+    row = await _live_session(session, cookie)
+    if row is None or row.link_key is not None:
         return None
     user = await session.get(User, row.user_id)
     return (user, row.csrf_token) if user else None
+
+
+async def guest_session(session: AsyncSession, cookie: str) -> tuple[User, str, str] | None:
+    """(guest, csrf token, key of the link the guest is bound to) behind a guest cookie."""
+    row = await _live_session(session, cookie)
+    if row is None or row.link_key is None:
+        return None
+    user = await session.get(User, row.user_id)
+    return (user, row.csrf_token, row.link_key) if user else None
+
+
+async def end_link_sessions(session: AsyncSession, link_key: str) -> None:
+    """A revoked link takes its guests' sessions with it."""
+    await session.execute(delete(WebSession).where(WebSession.link_key == link_key))
 
 
 async def end_session(session: AsyncSession, cookie: str) -> None:

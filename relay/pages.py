@@ -177,10 +177,14 @@ async def message_page(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         renditions = await api_messages.load_renditions(session, message.id)
-        token = await access.share_token_for(session, message)
-    share_url = _share_url(request, token) if token else None
+        svc = services(request)
+        origin, thread_ids = base_url(request), {message.thread_id}
+        shares = await access.share_urls(session, svc.secret, origin, who.user, thread_ids)
     data = api_messages.message_json(
-        message, renditions=renditions, media_base=f"/media/{message.id}", share_url=share_url
+        message,
+        renditions=renditions,
+        media_base=f"/media/{message.id}",
+        share_url=shares.get(message.thread_id),
     )
     context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
     return render(request, "message.html", context)

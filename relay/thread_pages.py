@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay import access, api_links, api_threads, auth, i18n, threads, throttle
-from relay.access import Seat
 from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
 from relay.http import base_url, principal, services
 from relay.link_auth import (
@@ -27,7 +26,7 @@ from relay.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.models import Guest, LinkRights, MemberRole, Message, Rendition, ShareLink, User
+from relay.models import Message, Rendition, ShareLink, User
 from relay.page_render import duration_text, here, page, protect, redirect, render
 from relay.thread_view import display_name
 
@@ -45,6 +44,7 @@ def routes() -> list[Route]:
         Route("/t/{id}", page(member_thread), methods=["GET"]),
         Route("/s/{token}", page(link_thread), methods=["GET"]),
         Route("/s/{token}/unlock", page(unlock), methods=["POST"]),
+        Route("/s/{token}/join", page(join), methods=["POST"]),
         Route("/oembed", oembed, methods=["GET"]),
     ]
 
@@ -102,9 +102,11 @@ async def link_thread(request: Request) -> Response:
         if not is_unlocked(request, link):
             return _passcode_page(request, error=False)
         seat = await seat_for(request, session, token, who)
-        await _join(session, seat)
+        joinable = seat.user is not None and who.guest_link is None
+        if joinable and seat.user is not None:
+            joinable = not await threads.is_member(session, seat.thread.id, seat.user.id)
         document = await api_links.link_document(request, session, seat, who)
-        og = await _preview(request, session, link)
+        og = await _preview(request, session, link, token)
     return _page(
         request,
         document,
@@ -112,17 +114,25 @@ async def link_thread(request: Request) -> Response:
         csrf=document["csrf"] or "",
         rec=recorder_urls(document, f"/s/{token}", f"/s/{token}/uploads/"),
         og=og,
+        join_url=f"/s/{token}/join" if joinable else None,
     )
 
 
-async def _join(session: AsyncSession, seat: Seat) -> None:
-    """A signed-in colleague who opens a link finds the thread in their inbox afterwards,
-    for as long as the link lives."""
-    user, link = seat.user, seat.link
-    if user is None or link is None or await session.get(Guest, user.id) is not None:
-        return
-    role = MemberRole.member if link.rights is LinkRights.reply else MemberRole.viewer
-    await threads.join(session, seat.thread.id, user.id, role, link.token)
+async def join(request: Request) -> Response:
+    """"Add to my inbox" on a link's page: joining is an explicit act, never a side effect
+    of opening a link (any site can make a browser open one)."""
+    token = request.path_params["token"]
+    who = await visitor(request)
+    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    given = form.get("csrf")
+    async with services(request).sessions.begin() as session:
+        seat = await seat_for(
+            request, session, token, who, given if isinstance(given, str) else ""
+        )
+        if seat.user is None or who.guest_link is not None:
+            return redirect(request, "/login?next=" + quote(f"/s/{token}", safe=""))
+        await threads.join_through_link(session, seat)
+    return redirect(request, f"/t/{seat.thread.id}")
 
 
 def _passcode_page(
@@ -168,7 +178,9 @@ async def unlock(request: Request) -> Response:
         await throttle.clear(session, from_here.key)
         await throttle.forgive(session, anywhere.key)
     response = redirect(request, f"/s/{token}")
-    set_link_cookie(request, response, token, UNLOCK_COOKIE, unlock_value(link))
+    set_link_cookie(
+        request, response, token, UNLOCK_COOKIE, unlock_value(services(request).secret, link)
+    )
     return response
 
 
@@ -192,7 +204,9 @@ async def _count_guess(
 # -- link previews ------------------------------------------------------------------------
 
 
-async def _preview(request: Request, session: AsyncSession, link: ShareLink) -> dict[str, Any]:
+async def _preview(
+    request: Request, session: AsyncSession, link: ShareLink, token: str
+) -> dict[str, Any]:
     """Open Graph and Twitter card values for the message the link opens at. A protected
     link previews as nothing more than "a protected thread"."""
     if link.passcode_hash is not None:
@@ -204,7 +218,7 @@ async def _preview(request: Request, session: AsyncSession, link: ShareLink) -> 
     names = set(
         await session.scalars(select(Rendition.name).where(Rendition.message_id == message.id))
     )
-    base = f"{base_url(request)}/s/{link.token}"
+    base = f"{base_url(request)}/s/{token}"
     image = next(
         (f"{base}/media/{message.id}/{n}" for n in ("poster", "preview") if n in names), None
     )
@@ -253,7 +267,7 @@ async def oembed(request: Request) -> Response:
                 raise NotFound("No such link.") from None
             if link.passcode_hash is not None:
                 raise PasscodeRequired("This link is protected by a passcode.")
-            og = await _preview(request, session, link)
+            og = await _preview(request, session, link, token)
     except RelayError as exc:
         body = {"error": exc.code, "detail": exc.detail}
         return protect(request, JSONResponse(body, status_code=exc.status))
