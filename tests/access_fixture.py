@@ -4,6 +4,7 @@ how each kind of caller sends its requests (tests/test_access.py holds the matri
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -104,6 +105,10 @@ UNKNOWN_TOKEN = secrets.token_urlsafe(16)
 
 
 async def build_fixture(world: World, tmp_path: Path) -> Fixture:
+    # Each row opens an upload per caller: more than a person may keep open in real use.
+    settings = world.services.settings
+    limits = dataclasses.replace(settings.limits, open_uploads=1000)
+    world.services.settings = settings.replace(limits=limits)
     created = await world.client.post(
         "/api/messages", json={"kind": "video", "title": SECRET_TITLE}, headers=world.author.headers
     )

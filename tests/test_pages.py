@@ -114,12 +114,19 @@ async def test_home_is_the_inbox_newest_activity_first(world: World) -> None:
 async def test_message_page_other_user_404_author_and_admin_200(world: World) -> None:
     message = await create_message(world, "Private thoughts")
     path = f"/m/{message['id']}"
+    shown = {}
     for person, expected in [(world.other, 404), (world.author, 200), (world.admin, 200)]:
         async with sign_in(world, person) as client:
             response = await client.get(path, headers=HTML)
         assert response.status_code == expected, person.email
         assert ("Private thoughts" in response.text) is (expected == 200)
-    assert message["share_url"] in response.text
+        shown[person.email] = message["share_url"] in response.text
+    # An admin reads, but may not share: only the author is shown the link.
+    assert shown == {
+        "other@example.org": False,
+        "author@example.org": True,
+        "admin@example.org": False,
+    }
 
 
 async def test_message_page_anonymous_redirects_with_next(world: World) -> None:
