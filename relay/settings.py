@@ -46,6 +46,10 @@ class MediaSettings:
     ffmpeg_nice: int = 10
     max_duration_seconds: float = 30 * 60
     keep_originals: bool = True
+    # An ffmpeg run is killed after this base plus the factor times the recording's length
+    # (probed; the maximum length when unknown).
+    timeout_seconds: float = 60.0
+    timeout_factor: float = 3.0
 
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -195,6 +199,8 @@ class Settings:
                 ffmpeg_nice=_int(env, "RELAY_FFMPEG_NICE", 10),
                 max_duration_seconds=_float(env, "RELAY_MAX_DURATION_SECONDS", 1800.0),
                 keep_originals=_bool(env, "RELAY_KEEP_ORIGINALS", True),
+                timeout_seconds=_float(env, "RELAY_TRANSCODE_TIMEOUT_SECONDS", 60.0),
+                timeout_factor=_float(env, "RELAY_TRANSCODE_TIMEOUT_FACTOR", 3.0),
             ),
             whisper=WhisperSettings.from_env(env),
             limits=LimitSettings(
@@ -229,6 +235,8 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_FFMPEG_THREADS", s.media.ffmpeg_threads, 0, 64),
         ("RELAY_FFMPEG_NICE", s.media.ffmpeg_nice, 0, 19),
         ("RELAY_MAX_DURATION_SECONDS", s.media.max_duration_seconds, 1, 24 * 3600),
+        ("RELAY_TRANSCODE_TIMEOUT_SECONDS", s.media.timeout_seconds, 0.1, 86400),
+        ("RELAY_TRANSCODE_TIMEOUT_FACTOR", s.media.timeout_factor, 0, 100),
         ("RELAY_LOGIN_MAX_FAILURES", s.limits.login_failures, 1, 10_000),
         ("RELAY_HASH_CONCURRENCY", s.limits.hash_concurrency, 1, 64),
         ("RELAY_GUESTS_PER_LINK_HOUR", s.limits.guests_per_link_hour, 1, 100_000),

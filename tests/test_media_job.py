@@ -4,6 +4,7 @@ bad input → message failed with a readable reason, and the worker carries on."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from tests.media import make_audio, make_webm, mp4_boxes
 from workers.runner import Context, Worker, default_handlers
 
 
-async def _processing_message(services: Services, source: Path, kind=MessageKind.video) -> str:  # type: ignore[no-untyped-def]
+async def _processing_message(  # type: ignore[no-untyped-def]
+    services: Services, source: Path, kind=MessageKind.video, max_attempts: int = 2
+) -> str:
     """A message whose upload finished: original in storage, media job queued."""
     person = await add_person(services, f"{source.stem}@example.org")
     async with services.sessions.begin() as session:
@@ -30,7 +33,7 @@ async def _processing_message(services: Services, source: Path, kind=MessageKind
         message = await session.get(Message, message_id)
         message.status = MessageStatus.processing
         message.original_key = key
-        jobs.enqueue(session, "media", message_id=message_id, max_attempts=2)
+        jobs.enqueue(session, "media", message_id=message_id, max_attempts=max_attempts)
     return message_id
 
 
@@ -165,3 +168,23 @@ async def test_rerun_replaces_only_its_own_renditions(services: Services, tmp_pa
         "video",
         "waveform",
     ]
+
+
+async def test_conversion_out_of_time_twice_fails_with_a_plain_reason(
+    services: Services, tmp_path: Path
+) -> None:
+    media = dataclasses.replace(services.settings.media, timeout_seconds=0.1, timeout_factor=0)
+    hurried = dataclasses.replace(services, settings=services.settings.replace(media=media))
+    source = make_webm(tmp_path / "slow.webm", seconds=2)
+    message_id = await _processing_message(hurried, source, max_attempts=5)
+    for _ in range(10):
+        await _run_worker(hurried)
+        async with services.sessions.begin() as session:
+            job = (await session.scalars(select(Job).where(Job.message_id == message_id))).one()
+        if job.state is JobState.failed:
+            break
+        await asyncio.sleep(0.3)  # the retry's backoff
+    message, renditions = await _load(services, message_id)
+    assert message.status is MessageStatus.failed and not renditions
+    assert message.error == "Converting this recording took too long; the author can try again."
+    assert job.attempts == 2 and "ran too long" in job.error

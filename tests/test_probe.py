@@ -15,7 +15,9 @@ from workers.probe import (
     MediaInfo,
     VideoInfo,
     check_limits,
+    measure_length,
     parse_probe,
+    parse_progress,
     probe,
     sniff_format,
 )
@@ -330,3 +332,16 @@ def test_measured_rate_still_wins_and_plausible_nominal_rate_is_kept() -> None:
     assert info.video is not None and info.video.fps == 30
     stream["avg_frame_rate"] = "25/1"
     assert parse_probe({"streams": [stream], "format": {}}).video.fps == 25
+
+
+def test_parse_progress_takes_the_last_time_reached() -> None:
+    report = "out_time_us=1000000\nprogress=continue\nout_time_us=19968000\nprogress=end\n"
+    assert parse_progress(report) == 19.968
+    assert parse_progress("out_time_us=N/A\nprogress=end\n") is None
+    assert parse_progress("") is None
+
+
+async def test_length_of_a_recorder_webm_is_measured_from_its_packets(
+    media: dict[str, Path],
+) -> None:
+    assert abs((await measure_length(media["webm"], "matroska", timeout=30)) - 1.0) < 0.1

@@ -45,6 +45,10 @@ EVERY = {
     "RELAY_FFMPEG_NICE": "5",
     "RELAY_MAX_DURATION_SECONDS": "90.5",
     "RELAY_KEEP_ORIGINALS": "off",
+    "RELAY_TRANSCODE_TIMEOUT_SECONDS": "30",
+    "RELAY_TRANSCODE_TIMEOUT_FACTOR": "1.5",
+    "RELAY_OPEN_UPLOADS_PER_USER": "3",
+    "RELAY_MIN_FREE_BYTES": "0",
     "RELAY_WHISPER_MODEL": "/srv/models/small",
     "RELAY_WHISPER_DEVICE": "cpu",
     "RELAY_WHISPER_COMPUTE_TYPE": "int8_float32",
@@ -138,6 +142,8 @@ def test_every_variable_parsed() -> None:
     assert s.media.ffmpeg_nice == 5
     assert s.media.max_duration_seconds == 90.5
     assert s.media.keep_originals is False
+    assert (s.media.timeout_seconds, s.media.timeout_factor) == (30.0, 1.5)
+    assert (s.limits.open_uploads, s.limits.min_free_bytes) == (3, 0)
     assert (s.whisper.model, s.whisper.device, s.whisper.compute_type) == (
         "/srv/models/small",
         "cpu",

@@ -27,6 +27,7 @@ from workers.transcode import (
     STEPS,
     TWO_PASS_MAX_SECONDS,
     make_renditions,
+    time_budget,
 )
 
 
@@ -220,6 +221,35 @@ async def test_too_long_upload_rejected_before_decoding(folder: Path, tmp_path: 
         await make_renditions(src, tmp_path, settings)
     assert "longest supported is 0:02" in caught.value.reason
     assert list(tmp_path.iterdir()) == []
+
+
+def test_time_budget_is_a_base_plus_a_factor_of_the_length_up_to_the_maximum() -> None:
+    settings = MediaSettings(max_duration_seconds=1800, timeout_seconds=60, timeout_factor=3)
+    assert time_budget(settings, 10.0) == 90.0
+    assert time_budget(settings, None) == time_budget(settings, 5000.0) == 60 + 3 * 1800
+
+
+@pytest.mark.parametrize("audio", [True, False], ids=["with-sound", "silent"])
+async def test_decodes_of_a_recording_without_header_duration_get_time_for_its_length(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audio: bool
+) -> None:
+    """A recorder WebM does not say how long it is: its length is probed by reading its
+    packets before any decode, so a stuck run is killed after a budget for its own length,
+    not for the maximum length."""
+    src = make_webm(folder / f"headerless-{audio}.webm", seconds=20, audio=audio)
+    budgets: list[tuple[list[str], float]] = []
+    real = ffmpeg.run_with_stderr
+
+    async def recording(argv: list[str], **kwargs: Any) -> tuple[bytes, str]:
+        budgets.append((argv, kwargs["timeout"]))
+        return await real(argv, **kwargs)
+
+    monkeypatch.setattr(ffmpeg, "run_with_stderr", recording)
+    settings = MediaSettings(timeout_seconds=30, timeout_factor=2)
+    await make_renditions(src, tmp_path / "out", settings)
+    decodes = [t for argv, t in budgets if "-filter_complex" in argv]
+    assert len(decodes) == (2 if audio else 1)  # analysis (with sound), transcode
+    assert all(abs(t - (30 + 2 * 20)) < 1 for t in decodes), decodes
 
 
 def record_argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:

@@ -41,6 +41,17 @@ def probe_args(src: Path, fmt: str) -> list[str]:
     return [*args, "-print_format", "json", "-show_format", "-show_streams"]
 
 
+def length_args(src: Path, fmt: str, *, max_seconds: float) -> list[str]:
+    """Read every packet without decoding (thousands of times real time); the time reached
+    comes out on stdout, as `-progress` key=value lines."""
+    return [
+        *_ffmpeg(),
+        *_input(src, fmt, seconds=max_seconds),
+        *["-map", "0:v?", "-map", "0:a?", "-c", "copy"],
+        *["-progress", "pipe:1", "-f", "null", "-"],
+    ]
+
+
 def analysis_args(
     src: Path, fmt: str, *, pcm: Path, silences: Path, loudness: bool, max_seconds: float
 ) -> list[str]:

@@ -28,6 +28,7 @@ from workers.transcode import RenditionFile, make_renditions
 log = logging.getLogger("relay.media")
 STEPS = (*TRANSCODE_STEPS, "store")
 TRANSCRIBE_JOB = "transcribe"
+TIMEOUT_ATTEMPTS = 2
 
 
 def _detail(exc: MediaError) -> str:
@@ -69,7 +70,14 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         except MediaRejected as exc:
             raise JobFailed(exc.reason) from None
         except FFmpegTimeout as exc:
-            raise Retry(f"ffmpeg took too long: {exc.stderr_tail[-500:]}") from None
+            # Its time is in proportion to the recording: once may be a busy machine, twice
+            # is the recording.
+            if job.attempts >= TIMEOUT_ATTEMPTS:
+                raise JobFailed(
+                    "Converting this recording took too long; the author can try again.",
+                    detail=_detail(exc),
+                ) from None
+            raise Retry(_detail(exc)) from None
         except MediaError as exc:
             # The same input fails the same way again (ffmpeg error, output failed checks).
             log.warning("job %s: conversion failed: %s", job.id, exc)

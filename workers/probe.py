@@ -154,6 +154,35 @@ def check_limits(
         )
 
 
+def parse_progress(report: str) -> float | None:
+    """Seconds reached, from ffmpeg's `-progress` output: its last `out_time_us`."""
+    reached = None
+    for line in report.splitlines():
+        key, _, value = line.partition("=")
+        if key == "out_time_us":
+            reached = int(value) / 1e6 if value.strip().lstrip("-").isdigit() else None
+    return reached if reached is not None and reached > 0 else None
+
+
+async def measure_length(
+    src: Path,
+    fmt: str,
+    *,
+    timeout: float,  # noqa: ASYNC109
+    max_seconds: float | None = None,
+) -> float | None:
+    """The length of a recording whose header does not say it (MediaRecorder WebM), read
+    from its packets; None when they do not tell. A run out of time raises FFmpegTimeout."""
+    argv = ffmpeg.length_args(src, fmt, max_seconds=max_seconds or 24 * 3600.0)
+    try:
+        stdout = await ffmpeg.run(argv, timeout=timeout)
+    except FFmpegTimeout:
+        raise
+    except FFmpegError:
+        return None  # the decodes will tell what is wrong with it
+    return parse_progress(stdout.decode("utf-8", "replace"))
+
+
 async def probe(src: Path, *, timeout: float = 30.0) -> tuple[str, MediaInfo]:  # noqa: ASYNC109
     """(demuxer name, MediaInfo) of an upload, or MediaRejected.
 

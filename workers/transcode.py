@@ -18,7 +18,7 @@ from pathlib import Path
 from relay.settings import MediaSettings
 from workers import analysis, ffmpeg
 from workers.errors import MediaRejected
-from workers.probe import UNREADABLE, MediaInfo, check_limits, probe
+from workers.probe import UNREADABLE, MediaInfo, check_limits, measure_length, probe
 from workers.renditions import (
     DATA_SAVER_MIN_SECONDS,
     PREVIEW_SECONDS,
@@ -42,11 +42,24 @@ __all__ = [
     "OnStep",
     "RenditionFile",
     "make_renditions",
+    "time_budget",
 ]
 
 STEPS = ("probe", "analyse", "transcode", "poster", "preview")
 POSTER_TIMEOUT = 60.0
 DURATION_SLACK = 0.25  # container and codec rounding, not a longer recording
+
+
+def _bound(settings: MediaSettings) -> float:
+    # Every decode stops one second past the maximum: enough to tell "too long".
+    return settings.max_duration_seconds + 1
+
+
+def time_budget(settings: MediaSettings, seconds: float | None) -> float:
+    """How long one decode of a recording `seconds` long may run (None: not known)."""
+    limit = settings.max_duration_seconds
+    length = limit if seconds is None else min(seconds, limit)
+    return settings.timeout_seconds + settings.timeout_factor * length
 
 
 @dataclass(frozen=True)
@@ -57,15 +70,14 @@ class _Job:
     out: Path
     settings: MediaSettings
     max_height: int
+    length: float | None  # from the header, or read from the packets; None: not known
 
     @property
     def bound(self) -> float:
-        # Every decode stops one second past the maximum: enough to tell "too long".
-        return self.settings.max_duration_seconds + 1
+        return _bound(self.settings)
 
     def timeout(self, seconds: float | None) -> float:
-        limit = self.settings.max_duration_seconds
-        return 60.0 + 4 * min(seconds or limit, limit)
+        return time_budget(self.settings, seconds)
 
     def check_duration(self, measured: float) -> None:
         limit = self.settings.max_duration_seconds
@@ -100,7 +112,12 @@ async def make_renditions(
     async with steps.run("probe"):
         fmt, info = await probe(src)
         check_limits(info, max_duration=settings.max_duration_seconds)
-    job = _Job(src, fmt, info, workdir, settings, max_height)
+        # Without a length in the header, every decode would get the budget of the longest
+        # recording allowed: read the length from the packets first.
+        length = info.duration or await measure_length(
+            src, fmt, timeout=settings.timeout_seconds, max_seconds=_bound(settings)
+        )
+    job = _Job(src, fmt, info, workdir, settings, max_height, length)
     _make_dir(workdir)
 
     sound = None
@@ -134,7 +151,7 @@ async def _analyse(job: _Job) -> _Sound | None:
     )
     try:
         _, stderr = await ffmpeg.run_with_stderr(
-            argv, timeout=job.timeout(header), nice=job.settings.ffmpeg_nice
+            argv, timeout=job.timeout(job.length), nice=job.settings.ffmpeg_nice
         )
         samples = file_size(pcm) // 2
         duration = samples / analysis.WAVEFORM_RATE
@@ -203,7 +220,8 @@ async def _transcode(job: _Job, sound: _Sound | None) -> list[RenditionFile]:
         threads=job.settings.ffmpeg_threads,
         max_seconds=job.bound,
     )
-    await ffmpeg.run(argv, timeout=job.timeout(duration), nice=job.settings.ffmpeg_nice)
+    budget = job.timeout(duration or job.length)
+    await ffmpeg.run(argv, timeout=budget, nice=job.settings.ffmpeg_nice)
     has_sound = sound is not None
     checks = []
     if video:
