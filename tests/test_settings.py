@@ -49,6 +49,13 @@ EVERY = {
     "RELAY_TRANSCODE_TIMEOUT_FACTOR": "1.5",
     "RELAY_OPEN_UPLOADS_PER_USER": "3",
     "RELAY_MIN_FREE_BYTES": "0",
+    "RELAY_SECRET_KEY": "a long random secret",
+    "RELAY_LOGIN_MAX_FAILURES": "5",
+    "RELAY_HASH_CONCURRENCY": "3",
+    "RELAY_GUESTS_PER_LINK_HOUR": "7",
+    "RELAY_GUEST_MESSAGES_HOUR": "8",
+    "RELAY_GUEST_REACTIONS_HOUR": "9",
+    "RELAY_STREAMS_PER_CLIENT": "4",
     "RELAY_WHISPER_MODEL": "/srv/models/small",
     "RELAY_WHISPER_DEVICE": "cpu",
     "RELAY_WHISPER_COMPUTE_TYPE": "int8_float32",
@@ -144,6 +151,11 @@ def test_every_variable_parsed() -> None:
     assert s.media.keep_originals is False
     assert (s.media.timeout_seconds, s.media.timeout_factor) == (30.0, 1.5)
     assert (s.limits.open_uploads, s.limits.min_free_bytes) == (3, 0)
+    assert s.secret_key == "a long random secret"
+    assert (s.limits.login_failures, s.limits.hash_concurrency) == (5, 3)
+    limits = s.limits
+    assert (limits.guests_per_link_hour, limits.guest_messages_hour) == (7, 8)
+    assert (limits.guest_reactions_hour, limits.streams_per_client) == (9, 4)
     assert (s.whisper.model, s.whisper.device, s.whisper.compute_type) == (
         "/srv/models/small",
         "cpu",
