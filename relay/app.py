@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -34,6 +36,7 @@ from relay.context import Services
 from relay.db import create_engine, sessionmaker
 from relay.errors import RelayError
 from relay.live import EventHub
+from relay.middleware import AllowedHosts, SecurityHeaders
 from relay.settings import Settings
 from relay.storage import open_storage
 
@@ -109,6 +112,20 @@ async def _relay_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The router's 404 and 405 (and Starlette's other HTTP errors) as Relay errors."""
+    assert isinstance(exc, HTTPException)
+    return await _relay_error(request, page_render.as_relay_error(request, exc))
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first."""
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(AllowedHosts, hosts=settings.trusted_hosts),
+    ]
+
+
 def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
@@ -127,7 +144,8 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=routes(),
-        exception_handlers={RelayError: _relay_error},
+        middleware=middleware(settings),
+        exception_handlers={RelayError: _relay_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
 

@@ -1,20 +1,22 @@
-"""Rendering pages: templates, security headers (CSP, referrer, robots) and error pages."""
+"""Rendering pages: templates, their Content-Security-Policy, and error pages."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from relay.errors import RelayError
+from relay.errors import NotFound, RelayError
 from relay.http import services
 from relay.settings import Settings
 
@@ -97,15 +99,11 @@ def is_share(request: Request) -> bool:
 
 
 def protect(request: Request, response: Response) -> Response:
-    share = is_share(request)
+    """What pages add to the headers that relay.middleware.SecurityHeaders sets everywhere."""
     response.headers["Content-Security-Policy"] = content_security_policy(
         services(request).settings
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
     response.headers["Cache-Control"] = "no-store"
-    if share:
-        response.headers["X-Robots-Tag"] = "noindex"
     return response
 
 
@@ -153,6 +151,19 @@ def error_page(request: Request, exc: RelayError) -> Response:
     return render(request, "error.html", context, status=exc.status, headers=exc.headers)
 
 
+def as_relay_error(request: Request, exc: HTTPException) -> RelayError:
+    """Starlette's own HTTP errors (no route, wrong method, a malformed form) as ours."""
+    if exc.status_code == 404:
+        return NotFound("There is nothing at this address.")
+    detail = exc.detail
+    if exc.status_code == 405:
+        detail = f"This address does not take {request.method} requests."
+    error = RelayError(detail, headers=dict(exc.headers or {}))
+    error.status = exc.status_code
+    error.code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return error
+
+
 def page(handler: Handler) -> Handler:
     """Pages answer errors with an HTML page whatever the Accept header says."""
 
@@ -162,6 +173,8 @@ def page(handler: Handler) -> Handler:
             return await handler(request)
         except RelayError as exc:
             return error_page(request, exc)
+        except HTTPException as exc:  # a form that Starlette cannot parse
+            return error_page(request, as_relay_error(request, exc))
 
     return wrapper
 

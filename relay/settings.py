@@ -8,8 +8,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MiB = 1024 * 1024
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class SettingsError(ValueError):
@@ -124,6 +128,8 @@ class Settings:
     media_dir: Path = Path("var/media")
     spool_dir: Path = Path("var/spool")
     public_url: str | None = None
+    # Host headers answered; (): LOCAL_HOSTS and the public URL's host; ("*",): any (unsafe).
+    allowed_hosts: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1  # embedded worker loops in `relay serve`; 0 disables them
@@ -151,9 +157,23 @@ class Settings:
             raise SettingsError("RELAY_S3_ADDRESSING must be 'path' or 'virtual'")
         if self.s3.part_size < 5 * MiB:
             raise SettingsError("RELAY_S3_PART_SIZE must be at least 5 MiB (5242880)")
+        for host in self.allowed_hosts:
+            if not host or "/" in host or any(c.isspace() for c in host):
+                raise SettingsError(
+                    f"RELAY_ALLOWED_HOSTS takes host names separated by commas, not {host!r}"
+                )
         for name, value, low, high in _bounds(self):
             if not low <= value <= high:
                 raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+
+    @property
+    def trusted_hosts(self) -> tuple[str, ...]:
+        """The Host headers answered; absolute links are built from them when no public URL
+        is set."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        return LOCAL_HOSTS + ((public,) if public else ())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +186,11 @@ class Settings:
             media_dir=Path(env.get("RELAY_MEDIA_DIR") or data_dir / "media"),
             spool_dir=Path(env.get("RELAY_SPOOL_DIR") or data_dir / "spool"),
             public_url=env.get("RELAY_PUBLIC_URL") or None,
+            allowed_hosts=tuple(
+                host.strip().lower()
+                for host in env.get("RELAY_ALLOWED_HOSTS", "").split(",")
+                if host.strip()
+            ),
             host=env.get("RELAY_HOST", "127.0.0.1"),
             port=_int(env, "RELAY_PORT", 8000),
             workers=_int(env, "RELAY_WORKERS", 1),

@@ -113,6 +113,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         spool_dir=tmp_path / "var" / "spool",
         workers=0,
         jobs=JobSettings(lease_seconds=5, retry_base_seconds=0.2, poll_seconds=0.1),
+        allowed_hosts=("relay.test", "127.0.0.1", "localhost"),
     )
     if request.param == "embedded":
         return base.replace(database_url=f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")

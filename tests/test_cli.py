@@ -47,6 +47,7 @@ class Stack:
             media_dir=self.data_dir / "media",
             spool_dir=self.data_dir / "spool",
             workers=0,
+            allowed_hosts=("relay.test",),
         )
 
 

@@ -18,6 +18,7 @@ EVERY = {
     "RELAY_MEDIA_DIR": "/mnt/media",
     "RELAY_SPOOL_DIR": "/tmp/spool",
     "RELAY_PUBLIC_URL": "https://relay.example.org",
+    "RELAY_ALLOWED_HOSTS": "relay.example.org, *.corp.example",
     "RELAY_HOST": "0.0.0.0",
     "RELAY_PORT": "9000",
     "RELAY_WORKERS": "0",
@@ -125,6 +126,7 @@ def test_every_variable_parsed() -> None:
     assert s.media_dir == Path("/mnt/media")
     assert s.spool_dir == Path("/tmp/spool")
     assert s.public_url == "https://relay.example.org"
+    assert s.allowed_hosts == ("relay.example.org", "*.corp.example")
     assert (s.host, s.port, s.workers) == ("0.0.0.0", 9000, 0)
     assert s.max_upload_bytes == 1048576
     assert s.upload_expiry_seconds == 600

@@ -1,0 +1,90 @@
+"""ASGI middleware around every response: which Host headers are answered, and the security
+headers. Pure ASGI (not BaseHTTPMiddleware), so live streams and uploads pass untouched."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class SecurityHeaders:
+    """nosniff and a Referrer-Policy on every response; below /s/ (share links) no Referer at
+    all and no search engine indexing either."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        share = scope["path"].startswith("/s/")
+
+        async def send_protected(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
+                if share:
+                    headers["X-Robots-Tag"] = "noindex"
+            await send(message)
+
+        await self.app(scope, receive, send_protected)
+
+
+def host_name(header: str) -> str:
+    """The host of a Host header: without port, brackets or a final dot, in lower case."""
+    host = header.strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """`*` allows any host, `*.example.org` its subdomains, anything else itself only."""
+    for pattern in allowed:
+        if pattern == "*" or host == pattern:
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False
+
+
+class AllowedHosts:
+    """Answers 400 to a Host header that is not ours: absolute links (share URLs, tus
+    Location, oEmbed) are built from it when RELAY_PUBLIC_URL is not set."""
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = tuple(host_name(host) if host != "*" else host for host in hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("host")
+        # Without a Host header, Starlette falls back to the address the server listens on.
+        if header is None or host_allowed(host_name(header), self.hosts):
+            await self.app(scope, receive, send)
+            return
+        detail = (
+            "This server does not answer to that host name; its operator can allow it with "
+            "RELAY_PUBLIC_URL or RELAY_ALLOWED_HOSTS."
+        )
+        await _refuse(send, detail)
+
+
+async def _refuse(send: Send, detail: str) -> None:
+    body = json.dumps({"error": "bad_request", "detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
