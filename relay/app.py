@@ -130,7 +130,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         services = await start_services(settings)
-        hub = services.hub = EventHub(services.engine)
+        per_client = settings.limits.streams_per_client
+        hub = services.hub = EventHub(services.engine, per_client=per_client)
         await hub.start()
         workers = _start_embedded_workers(services)
         try:

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from relay.context import Services
 from relay.db import is_sqlite, utcnow
-from relay.errors import BadRequest, ServiceUnavailable
+from relay.errors import BadRequest, ServiceUnavailable, TooManyRequests
 from relay.http import parse_id
 from relay.models import Event
 
@@ -39,6 +39,7 @@ GAP_SECONDS = 30.0  # how long a skipped id may still turn up (see _Cursor)
 MAX_GAPS = 10_000
 HEARTBEAT_SECONDS = 15.0
 RECHECK_SECONDS = 30.0
+CLIENT_RETRY_SECONDS = 10  # Retry-After for a client at its limit of streams
 RESYNC = "resync"  # a made-up kind: events were lost, reload the thread
 CLOSED = "closed"  # a made-up kind: the hub stopped
 
@@ -53,6 +54,10 @@ class LiveEvent:
 
 class HubFull(Exception):
     """This process holds MAX_SUBSCRIBERS listeners already."""
+
+
+class ClientFull(Exception):
+    """This client address holds its share of listeners in this process already."""
 
 
 @dataclass
@@ -83,8 +88,9 @@ class Subscription:
     """The events of some threads: replayed ones first, then live ones from a bounded queue.
     Iterate it or call `get`; close it when done."""
 
-    def __init__(self, hub: EventHub, thread_ids: frozenset[str]) -> None:
+    def __init__(self, hub: EventHub, thread_ids: frozenset[str], client: str | None) -> None:
         self.thread_ids = thread_ids
+        self.client = client
         self.closed = False
         self._hub = hub
         self._queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
@@ -142,8 +148,12 @@ class Subscription:
 class EventHub:
     """One per process: one poller task reads new events and fans them out by thread."""
 
-    def __init__(self, engine: AsyncEngine, *, poll_seconds: float = 0.2) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, poll_seconds: float = 0.2, per_client: int | None = None
+    ) -> None:
         self.poll_seconds = poll_seconds
+        self.per_client = per_client  # listeners at once from one client address; None: any
+        self._by_client: dict[str, int] = {}
         self._engine = _reader(engine)
         self._owns_engine = self._engine is not engine
         self._by_thread: dict[str, set[Subscription]] = {}
@@ -170,14 +180,21 @@ class EventHub:
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def subscribe(self, thread_ids: set[str], after_id: int | None = None) -> Subscription:
+    async def subscribe(
+        self, thread_ids: set[str], after_id: int | None = None, *, client: str | None = None
+    ) -> Subscription:
         """Events of these threads: those after `after_id` from the database, then live ones."""
         if self._count >= MAX_SUBSCRIBERS:
             raise HubFull
-        subscription = Subscription(self, frozenset(thread_ids))
+        held = self._by_client.get(client, 0) if client is not None else 0
+        if self.per_client is not None and held >= self.per_client:
+            raise ClientFull
+        subscription = Subscription(self, frozenset(thread_ids), client)
         for thread_id in subscription.thread_ids:
             self._by_thread.setdefault(thread_id, set()).add(subscription)
         self._count += 1
+        if client is not None:
+            self._by_client[client] = held + 1
         if after_id is not None:
             try:
                 subscription._replay(after_id, await self.replay(thread_ids, after_id))
@@ -196,6 +213,9 @@ class EventHub:
             if not subscribers:
                 self._by_thread.pop(thread_id, None)
         self._count -= 1
+        if (client := subscription.client) is not None:
+            if (held := self._by_client.pop(client, 1) - 1) > 0:
+                self._by_client[client] = held
 
     async def replay(self, thread_ids: set[str], after_id: int) -> list[LiveEvent]:
         """Events after `after_id`, oldest first; one resync event instead if too many."""
@@ -314,8 +334,15 @@ async def sse_response(
 ) -> Response:
     """Stream the events of these threads; replays what a reconnecting client missed."""
     after = last_event_id(request)
+    client = request.client.host if request.client else None
     try:
-        subscription = await hub.subscribe(thread_ids, after)
+        subscription = await hub.subscribe(thread_ids, after, client=client)
+    except ClientFull:
+        raise TooManyRequests(
+            f"Too many live connections from your address (at most {hub.per_client} at once): "
+            "close another Relay tab, or try again shortly.",
+            headers={"Retry-After": str(CLIENT_RETRY_SECONDS)},
+        ) from None
     except HubFull:
         detail = "Too many live connections on this server; try again shortly."
         body = {"error": ServiceUnavailable.code, "detail": detail}

@@ -86,7 +86,9 @@ class Target:
 def sse_server(stack: Stack, tmp: Path, threads: int) -> Iterator[Target]:
     """`relay serve` with the real route, or the minimal app, on the stack's database."""
     if ROUTE is not None:
-        with running(stack, tmp / f"sse-{stack.name}.log") as (process, base):
+        # Every listener comes from 127.0.0.1: lift the per-address limit of streams.
+        log_path = tmp / f"sse-{stack.name}.log"
+        with running(stack, log_path, RELAY_STREAMS_PER_CLIENT="100000") as (process, base):
             with client(base, stack.token) as http:
                 ids = [_new_thread(http) for _ in range(threads)]
             assert process.proc is not None
