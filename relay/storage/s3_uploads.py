@@ -12,34 +12,34 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from typing import IO, TYPE_CHECKING
+from pathlib import Path
+from typing import IO
 
 from relay.storage.base import CHUNK_SIZE, S3Error, StorageError, UploadState, check_key
-
-if TYPE_CHECKING:
-    from relay.storage.s3 import S3Storage
+from relay.storage.s3_client import Bucket
 
 
 class MultipartUploads:
-    """The upload_* methods of one S3Storage, which reaches the bucket for them."""
+    """The upload_* methods of S3Storage, in its bucket; parts go through `spool_dir`."""
 
-    def __init__(self, s3: S3Storage) -> None:
-        self.s3 = s3
+    def __init__(self, bucket: Bucket, spool_dir: Path) -> None:
+        self.bucket = bucket
+        self.spool_dir = spool_dir
 
     async def begin(self, key: str) -> UploadState:
         check_key(key)
-        await self.s3.ensure_bucket()
-        response = await self.s3._run(
-            self.s3.client.create_multipart_upload, Bucket=self.s3.bucket, Key=key
+        await self.bucket.ensure()
+        response = await self.bucket.run(
+            self.bucket.client.create_multipart_upload, Bucket=self.bucket.name, Key=key
         )
         return UploadState(key=key, multipart_id=response["UploadId"])
 
     async def append(self, state: UploadState, chunks: AsyncIterator[bytes]) -> UploadState:
         state = UploadState.from_json(state.to_json())
         upload_id = _upload_id(state)
-        await self.s3._delete_matching(_tail_prefix(state.key), keep=_segment_keys(state))
-        part_size = self.s3.settings.part_size
-        spool_dir = self.s3.spool_dir
+        await self.bucket.delete_matching(_tail_prefix(state.key), keep=_segment_keys(state))
+        part_size = self.bucket.settings.part_size
+        spool_dir = self.spool_dir
         await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
         spool = await asyncio.to_thread(tempfile.TemporaryFile, dir=spool_dir)
         try:
@@ -58,7 +58,7 @@ class MultipartUploads:
             if spooled:
                 start = _total(state.parts) + tail
                 segment = {"key": f"{_tail_prefix(state.key)}{start}", "size": spooled}
-                await self.s3._run(self._put_segment, segment["key"], spool, spooled)
+                await self.bucket.run(self._put_segment, segment["key"], spool, spooled)
                 state.segments.append(segment)
         finally:
             await asyncio.to_thread(spool.close)
@@ -70,38 +70,43 @@ class MultipartUploads:
         if _total(state.parts) + _total(state.segments) != state.offset:
             raise StorageError(f"upload {state.key!r}: parts and segments do not add up")
         state = UploadState.from_json(state.to_json())
-        s3 = self.s3
+        bucket = self.bucket
         try:
             if state.segments:  # the last part may be of any size
                 await self._add_part(state, upload_id, None)
             if state.parts:
                 parts = [{"PartNumber": p["n"], "ETag": p["etag"]} for p in state.parts]
-                await s3._run(
-                    s3.client.complete_multipart_upload,
-                    Bucket=s3.bucket,
+                await bucket.run(
+                    bucket.client.complete_multipart_upload,
+                    Bucket=bucket.name,
                     Key=state.key,
                     UploadId=upload_id,
                     MultipartUpload={"Parts": parts},
                 )
             else:  # S3 cannot complete a multipart upload without parts
                 await self._abort(state.key, upload_id)
-                await s3._run(s3.client.put_object, Bucket=s3.bucket, Key=state.key, Body=b"")
+                await bucket.run(
+                    bucket.client.put_object, Bucket=bucket.name, Key=state.key, Body=b""
+                )
         except S3Error as exc:
             # A finish retried after the completion went through.
-            if exc.code != "NoSuchUpload" or await s3.size(state.key) != state.offset:
+            if exc.code != "NoSuchUpload" or await bucket.size(state.key) != state.offset:
                 raise
-        await s3._delete_matching(_tail_prefix(state.key))
+        await bucket.delete_matching(_tail_prefix(state.key))
 
     async def abort(self, state: UploadState) -> None:
         if state.multipart_id:
             await self._abort(state.key, state.multipart_id)
-        await self.s3._delete_matching(_tail_prefix(state.key))
+        await self.bucket.delete_matching(_tail_prefix(state.key))
 
     async def _abort(self, key: str, upload_id: str) -> None:
-        s3 = self.s3
+        bucket = self.bucket
         try:
-            await s3._run(
-                s3.client.abort_multipart_upload, Bucket=s3.bucket, Key=key, UploadId=upload_id
+            await bucket.run(
+                bucket.client.abort_multipart_upload,
+                Bucket=bucket.name,
+                Key=key,
+                UploadId=upload_id,
             )
         except S3Error as exc:
             if exc.code not in ("NoSuchUpload", "404"):
@@ -111,7 +116,7 @@ class MultipartUploads:
         """Upload the segments followed by the spooled bytes as the next part."""
         number = len(state.parts) + 1
         size = _total(state.segments) + (await asyncio.to_thread(_flushed_size, spool))
-        etag = await self.s3._run(
+        etag = await self.bucket.run(
             self._upload_part, state.key, upload_id, number, state.segments, spool, size
         )
         state.parts.append({"n": number, "etag": etag, "size": size})
@@ -130,7 +135,7 @@ class MultipartUploads:
         if not segments and spool is not None:
             spool.seek(0)
             return self._send_part(key, upload_id, number, spool, size)
-        with tempfile.TemporaryFile(dir=self.s3.spool_dir) as part:
+        with tempfile.TemporaryFile(dir=self.spool_dir) as part:
             for segment in segments:
                 self._download_into(segment["key"], part)
             if spool is not None:
@@ -142,8 +147,8 @@ class MultipartUploads:
             return self._send_part(key, upload_id, number, part, size)
 
     def _send_part(self, key: str, upload_id: str, number: int, body: IO[bytes], size: int) -> str:
-        response = self.s3.client.upload_part(
-            Bucket=self.s3.bucket,
+        response = self.bucket.client.upload_part(
+            Bucket=self.bucket.name,
             Key=key,
             UploadId=upload_id,
             PartNumber=number,
@@ -153,7 +158,7 @@ class MultipartUploads:
         return response["ETag"]
 
     def _download_into(self, key: str, target: IO[bytes]) -> None:
-        body = self.s3.client.get_object(Bucket=self.s3.bucket, Key=key)["Body"]
+        body = self.bucket.client.get_object(Bucket=self.bucket.name, Key=key)["Body"]
         try:
             while chunk := body.read(CHUNK_SIZE):
                 target.write(chunk)
@@ -163,7 +168,9 @@ class MultipartUploads:
     def _put_segment(self, key: str, spool: IO[bytes], size: int) -> None:
         spool.flush()
         spool.seek(0)
-        self.s3.client.put_object(Bucket=self.s3.bucket, Key=key, Body=spool, ContentLength=size)
+        self.bucket.client.put_object(
+            Bucket=self.bucket.name, Key=key, Body=spool, ContentLength=size
+        )
 
 
 def _upload_id(state: UploadState) -> str:
