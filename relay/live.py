@@ -301,13 +301,13 @@ def format_event(event: LiveEvent, *, with_id: bool = True) -> str:
 
 
 def last_event_id(request: Request) -> int | None:
-    """Last-Event-ID, or the `last_event_id` query parameter that EventSource polyfills send."""
-    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    if raw is None or not raw.strip():
-        return None
-    if (value := parse_id(raw.strip())) is None:
+    """Last-Event-ID, or the `last_event_id` query parameter that EventSource polyfills send;
+    the header wins, and either one, when given, must be an id."""
+    given = [request.headers.get("last-event-id"), request.query_params.get("last_event_id")]
+    ids = [parse_id(raw.strip()) for raw in given if raw is not None and raw.strip()]
+    if None in ids:
         raise BadRequest("Last-Event-ID must be the id of an event this server sent.")
-    return value
+    return ids[0] if ids else None
 
 
 class _EventStream(StreamingResponse):

@@ -7,19 +7,30 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from relay.openapi_media import MEDIA_PATHS
 from relay.openapi_thread_schemas import LINK_SECURITY_SCHEMES, THREAD_SCHEMAS
 from relay.openapi_threads import (
     THREAD_PATHS,
     behind_link,
 )
+from relay.openapi_threads import bare_errors as _bare
 from relay.openapi_threads import errors as _errors
 from relay.openapi_threads import json_content as _json
+from relay.search import MAX_QUERY
 
 TUS_HEADERS = {"Tus-Resumable": {"schema": {"type": "string", "const": "1.0.0"}}}
 
 MESSAGE = {"$ref": "#/components/schemas/Message"}
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-TUS_IN = [{"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string"}}]
+TUS_IN = [
+    {
+        "name": "Tus-Resumable",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`1.0.0`; any other value answers 412",
+    }
+]
 
 TRANSCRIPT = {"$ref": "#/components/schemas/Transcript"}
 ME = {
@@ -35,7 +46,18 @@ ME = {
 
 PATHS: dict[str, Any] = {
     "/healthz": {
-        "get": {"summary": "Process is alive", "responses": {"200": _json({"type": "object"})}}
+        "get": {
+            "security": [],
+            "summary": "Process is alive",
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "security": [],
+            "summary": "This document",
+            "responses": {"200": _json({"type": "object"})},
+        }
     },
     "/readyz": {
         "get": {
@@ -56,7 +78,12 @@ PATHS: dict[str, Any] = {
                     "application/json": {"schema": {"$ref": "#/components/schemas/NewMessage"}}
                 },
             },
-            "responses": {"201": _json(MESSAGE, "created"), **_errors(400, 401, 403, 404, 413)},
+            "description": "429: too many unfinished uploads (RELAY_OPEN_UPLOADS_PER_USER); "
+            "507: the server is short of disk space.",
+            "responses": {
+                "201": _json(MESSAGE, "created"),
+                **_errors(400, 401, 403, 404, 413, 429, 507),
+            },
         },
         "get": {
             "summary": "The caller's messages, newest first",
@@ -115,7 +142,12 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Full-text search in transcripts and text messages the caller can see",
             "parameters": [
-                {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
+                }
             ],
             "responses": {
                 "200": _json(
@@ -170,7 +202,7 @@ PATHS: dict[str, Any] = {
                     "description": "created; Location is the upload URL",
                     "headers": TUS_HEADERS,
                 },
-                **_errors(400, 401, 403, 404, 409, 412, 413),
+                **_errors(400, 401, 403, 404, 409, 412, 413, 429, 507),
             },
         },
     },
@@ -186,7 +218,7 @@ PATHS: dict[str, Any] = {
             "parameters": TUS_IN,
             "responses": {
                 "200": {"description": "Upload-Offset, Upload-Length"},
-                **_errors(401, 404, 410),
+                **_bare(401, 404, 410, 412),
             },
         },
         "patch": {
@@ -194,7 +226,7 @@ PATHS: dict[str, Any] = {
             "parameters": TUS_IN,
             "responses": {
                 "204": {"description": "stored; Upload-Offset is the new offset"},
-                **_errors(400, 401, 403, 404, 409, 410, 412, 413, 415, 423),
+                **_errors(400, 401, 403, 404, 409, 410, 412, 413, 415, 423, 507),
             },
         },
         "delete": {
@@ -202,13 +234,14 @@ PATHS: dict[str, Any] = {
             "parameters": TUS_IN,
             "responses": {
                 "204": {"description": "terminated"},
-                **_errors(401, 403, 404, 409, 410, 423),
+                **_errors(401, 403, 404, 409, 410, 412, 423),
             },
         },
     },
     **THREAD_PATHS,
 }
 PATHS["/s/{token}/uploads/{id}"] = behind_link(PATHS["/api/uploads/{id}"])
+PATHS |= MEDIA_PATHS
 
 COMPONENTS: dict[str, Any] = {
     "schemas": {

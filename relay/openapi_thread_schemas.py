@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay.auth import MAX_PASSCODE, MIN_PASSCODE
 from relay.openapi_threads import MESSAGE, NULLABLE_STRING, SECONDS, STRING, THREAD_MESSAGE, ref
 
 PERSON = ref("Person")
@@ -153,7 +154,7 @@ THREAD_SCHEMAS: dict[str, Any] = {
     "NewLink": {
         "type": "object",
         "properties": {
-            "rights": {"enum": ["view", "reply"], "default": "reply"},
+            "rights": {"enum": ["view", "reply", None], "default": "reply"},
             "expires_in": {
                 "type": ["number", "null"],
                 "minimum": 60,
@@ -161,7 +162,14 @@ THREAD_SCHEMAS: dict[str, Any] = {
                 "description": "seconds from now; none: never expires",
             },
             "label": {"type": "string", "maxLength": 200},
-            "passcode": {"type": ["string", "null"], "minLength": 8, "maxLength": 128},
+            "passcode": {
+                "anyOf": [
+                    {"type": "string", "minLength": MIN_PASSCODE, "maxLength": MAX_PASSCODE},
+                    {"const": ""},
+                    {"type": "null"},
+                ],
+                "description": "empty or null: no passcode",
+            },
             "message_id": {
                 "type": "string",
                 "description": "where the link opens; by default the thread's first message",
@@ -188,10 +196,10 @@ THREAD_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "position": {
-                "type": "number",
+                "type": ["number", "null"],
                 "minimum": 0,
                 "default": 0,
-                "description": "seconds, within the message",
+                "description": "seconds, within the message; null: 0",
             },
             "heard": {"type": "boolean", "default": False},
         },

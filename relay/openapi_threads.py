@@ -20,6 +20,11 @@ def errors(*codes: int) -> dict[str, Any]:
     }
 
 
+def bare_errors(*codes: int) -> dict[str, Any]:
+    """Errors of HEAD requests: a status and headers, no body."""
+    return {str(c): {"description": "error (no body: HEAD)"} for c in codes}
+
+
 def json_content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -28,7 +33,7 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _in_path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def in_path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
         "in": "path",
@@ -41,9 +46,9 @@ def _in_path(name: str, schema: dict[str, Any], description: str) -> dict[str, A
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 SECONDS = {"type": ["number", "null"], "minimum": 0}
-ID = _in_path("id", STRING, "a thread or message id")
-TOKEN = _in_path("token", {"type": "string", "minLength": 8, "maxLength": 64}, "share link token")
-REACTION = _in_path("reaction", {"type": "integer", "minimum": 0}, "reaction id")
+ID = in_path("id", STRING, "a thread or message id")
+TOKEN = in_path("token", {"type": "string", "minLength": 8, "maxLength": 64}, "share link token")
+REACTION = in_path("reaction", {"type": "integer", "minimum": 0}, "reaction id")
 CSRF = {
     "name": "X-CSRF-Token",
     "in": "header",
@@ -69,6 +74,22 @@ THREAD_MESSAGE = ref("ThreadMessage")
 TRANSCRIPT = ref("Transcript")
 
 
+# One server-sent event, as a client's parser gives it (a `retry:` line alone is not one).
+EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "id": {"type": "string", "description": "send the last one back as Last-Event-ID"},
+        "event": {"type": "string", "description": "the kind, as in the data"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": ref("LiveEvent"),
+        },
+    },
+}
+
+
 def _events(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -91,14 +112,14 @@ def _events(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "an endless text/event-stream (Cache-Control: no-store)",
-                "content": {
-                    "text/event-stream": {
-                        "schema": {"type": "string"},
-                        "x-event-data": ref("LiveEvent"),
-                    }
-                },
+                "content": {"text/event-stream": {"schema": EVENT}},
             },
             **errors(*codes),
+            "429": {
+                "description": "too many live streams open from this client address "
+                "(RELAY_STREAMS_PER_CLIENT per process; Retry-After)",
+                "content": {"application/json": {"schema": ERROR}},
+            },
             "503": {
                 "description": "too many live connections on this process (Retry-After: 5)",
                 "content": {"application/json": {"schema": ERROR}},
@@ -244,7 +265,8 @@ THREAD_PATHS: dict[str, Any] = {
             "security": [{}, {"linkUnlock": []}],
             "summary": "Give a display name on a reply link: a guest bound to this link only",
             "description": "Sets the `relay_guest` cookie (path /s/{token}, 90 days). JSON only, "
-            "so a cross-site form cannot send it; 403 on a view-only link.",
+            "so a cross-site form cannot send it; 403 on a view-only link; 429 when the link "
+            "took RELAY_GUESTS_PER_LINK_HOUR new names in the past hour.",
             "requestBody": _body(
                 {
                     "type": "object",
@@ -257,7 +279,7 @@ THREAD_PATHS: dict[str, Any] = {
                     **json_content(ref("Guest"), "created"),
                     "headers": {"Set-Cookie": {"schema": STRING}},
                 },
-                **errors(400, 401, 403, 404, 410, 413),
+                **errors(400, 401, 403, 404, 410, 413, 429),
             },
         },
     },
@@ -267,12 +289,14 @@ THREAD_PATHS: dict[str, Any] = {
             {
                 "summary": "Reply through a reply link; audio/video replies get a tus upload",
                 "description": "`upload_url` points below /s/{token}/uploads/. 403 on a "
-                "view-only link or without a name (guests call /s/{token}/guest first).",
+                "view-only link or without a name (guests call /s/{token}/guest first); 429 "
+                "past a guest's hourly quota or the open uploads per person; 507 when the "
+                "server is short of disk space.",
                 "parameters": [CSRF],
                 "requestBody": _body(ref("NewLinkMessage")),
                 "responses": {
                     "201": json_content(THREAD_MESSAGE, "created"),
-                    **errors(400, 401, 403, 404, 410, 413),
+                    **errors(400, 401, 403, 404, 410, 413, 429, 507),
                 },
             }
         ),
@@ -295,7 +319,7 @@ THREAD_PATHS: dict[str, Any] = {
     },
     "/s/{token}/messages/{id}/reactions": {
         "parameters": [TOKEN, ID],
-        "post": _link(_react("React through a reply link", (400, 401, 403, 404, 410, 413))),
+        "post": _link(_react("React through a reply link", (400, 401, 403, 404, 410, 413, 429))),
     },
     "/s/{token}/messages/{id}/reactions/{reaction}": {
         "parameters": [TOKEN, ID, REACTION],
@@ -354,8 +378,11 @@ def behind_link(item: dict[str, Any]) -> dict[str, Any]:
         operation = {**operation, "summary": f"Behind a share link: {operation['summary']}"}
         if operation.get("security") != []:
             operation = {"security": LINK_SECURITY, **operation}
-            operation["responses"] = {**operation["responses"], **errors(401, 404, 410)}
+            more = bare_errors if method == "head" else errors
+            operation["responses"] = {**operation["responses"], **more(401, 404, 410)}
             if method != "head":
                 operation["responses"] |= errors(403)  # CSRF
+        else:  # capabilities, the same everywhere: the token is not looked at
+            operation["parameters"] = [{**TOKEN, "schema": STRING}]
         scoped[method] = operation
     return scoped

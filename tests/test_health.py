@@ -113,6 +113,7 @@ async def test_app_with_unreachable_s3_refuses_to_start(tmp_path: Path) -> None:
 
 
 LINK = "/s/{token}/"
+MEDIA = ("/media/{id}/{name}", "/s/{token}/media/{name}", "/s/{token}/media/{id}/{name}")
 
 
 def is_json_path(path: str) -> bool:
@@ -193,6 +194,13 @@ async def test_openapi_documents_every_json_route_and_method(world: World) -> No
     assert ("/oembed", "get") in expected
     assert not {path for path, _ in expected if path.startswith(("/s/{token}/media/", "/media/"))}
     assert not {("/s/{token}", "get"), ("/s/{token}/unlock", "post")} & expected
+    # Media and the passcode form are documented too, with their bytes and pages.
+    expected |= {
+        ("/api/openapi.json", "get"),
+        ("/s/{token}/unlock", "post"),
+        ("/s/{token}/join", "post"),
+        *((path, method) for path in MEDIA for method in ("get", "head")),
+    }
     missing = expected - documented(document)
     extra = documented(document) - expected
     assert not missing, f"routes without documentation: {sorted(missing)}"

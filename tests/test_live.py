@@ -287,6 +287,9 @@ def test_last_event_id_comes_from_the_header_or_the_query_and_refuses_other_text
     for bad in ["nope", "%C2%B2", "-1", "9" * 23]:
         with pytest.raises(BadRequest, match="Last-Event-ID"):
             live.last_event_id(_request(f"last_event_id={bad}"))
+    assert live.last_event_id(_request("last_event_id=3", last_event_id="9")) == 9
+    with pytest.raises(BadRequest, match="Last-Event-ID"):
+        live.last_event_id(_request("last_event_id=-427", last_event_id="8"))
 
 
 async def test_sse_sends_revoked_and_ends_when_access_is_gone(
