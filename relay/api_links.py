@@ -20,7 +20,7 @@ from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
 from relay.http import base_url, json_body, services
 from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
-from relay.messages import MessageError, delete_message, new_message
+from relay.messages import delete_message, new_message
 from relay.models import Guest, Message, MessageKind, User, new_id
 from relay.thread_view import Urls, message_items, thread_document
 
@@ -165,20 +165,17 @@ async def reply(request: Request) -> Response:
         is_guest = who.guest_link is not None
         if is_guest:
             await _guest_quota(svc, session, "messages", seat.user.id)
-        try:
-            message, _ = await new_message(
-                session,
-                seat.user.id,
-                kind,
-                title=text_field(data, "title"),
-                body=text_field(data, "body"),
-                parent=parent,
-                at=moment(data.get("at")),
-                guest=is_guest,
-                secret=svc.secret,
-            )
-        except MessageError as exc:
-            raise BadRequest(str(exc)) from None
+        message, _ = await new_message(
+            session,
+            seat.user.id,
+            kind,
+            title=text_field(data, "title"),
+            body=text_field(data, "body"),
+            parent=parent,
+            at=moment(data.get("at")),
+            guest=is_guest,
+            secret=svc.secret,
+        )
         user_id = seat.user.id
     upload_url = None
     if kind is not MessageKind.text:

@@ -14,7 +14,7 @@ from relay.api_transcripts import language_value
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError
 from relay.http import base_url, json_body, require_user, services
-from relay.messages import MessageError, delete_message, new_message
+from relay.messages import delete_message, new_message
 from relay.models import (
     Message,
     MessageKind,
@@ -168,20 +168,17 @@ async def create(request: Request) -> Response:
         if parent_id:
             access.require_reply(await access.message_seat(session, who.user, parent_id))
             parent = await session.get(Message, parent_id)
-        try:
-            message, _ = await new_message(
-                session,
-                who.user.id,
-                kind,
-                title=text_field(data, "title"),
-                body=text_field(data, "body"),
-                parent=parent,
-                at=moment(data.get("at")),
-                language=language_value(data.get("language")),
-                secret=svc.secret,
-            )
-        except MessageError as exc:
-            raise BadRequest(str(exc)) from None
+        message, _ = await new_message(
+            session,
+            who.user.id,
+            kind,
+            title=text_field(data, "title"),
+            body=text_field(data, "body"),
+            parent=parent,
+            at=moment(data.get("at")),
+            language=language_value(data.get("language")),
+            secret=svc.secret,
+        )
     if kind is not MessageKind.text:
         await create_upload(svc, message.id, who.user.id)
     async with svc.sessions.begin() as session:

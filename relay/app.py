@@ -22,9 +22,7 @@ from relay import (
     api_threads,
     api_transcripts,
     health,
-    links,
     media,
-    migrate,
     openapi,
     page_render,
     pages,
@@ -33,12 +31,11 @@ from relay import (
     uploads,
 )
 from relay.context import Services
-from relay.db import create_engine, sessionmaker
 from relay.errors import RelayError
 from relay.live import EventHub
 from relay.middleware import AllowedHosts, SecurityHeaders
+from relay.services import start_services
 from relay.settings import Settings
-from relay.storage import open_storage
 
 log = logging.getLogger("relay")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -148,28 +145,6 @@ def create_app(settings: Settings) -> Starlette:
         middleware=middleware(settings),
         exception_handlers={RelayError: _relay_error, HTTPException: _http_error},
         lifespan=lifespan,
-    )
-
-
-async def start_services(settings: Settings) -> Services:
-    """Create the engine and storage, migrate when allowed, make sure folders exist."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url)
-    try:
-        if settings.auto_migrate:
-            await migrate.upgrade(engine)
-        storage = open_storage(settings)
-        await storage.check()
-    except BaseException:
-        await engine.dispose()
-        raise
-    return Services(
-        settings=settings,
-        engine=engine,
-        sessions=sessionmaker(engine),
-        storage=storage,
-        secret=links.load_secret(settings.secret_key, settings.data_dir / "secret.key"),
     )
 
 

@@ -73,7 +73,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
 
 async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:
-    from relay.app import start_services
+    from relay.services import start_services
     from workers.runner import run_workers
 
     services = await start_services(settings)

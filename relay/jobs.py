@@ -21,6 +21,10 @@ from relay.models import Job, JobState
 
 ERROR_LIMIT = 8000
 
+# The kinds of job, each run by its handler in workers/ (the table is in workers/runner.py).
+MEDIA_JOB = "media"  # an upload into verified renditions; the message becomes ready
+TRANSCRIBE_JOB = "transcribe"  # a playable message's audio into its transcript
+
 
 @dataclass(frozen=True)
 class ClaimedJob:

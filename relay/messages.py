@@ -7,12 +7,12 @@ from pathlib import PurePosixPath
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, search, threads
+from relay import events, keys, lifecycle, search, threads
+from relay.errors import BadRequest
 from relay.models import (
     MemberRole,
     Message,
     MessageKind,
-    MessageStatus,
     Rendition,
     ShareLink,
     Thread,
@@ -25,8 +25,8 @@ MAX_TITLE = 300
 MAX_BODY = 20_000
 
 
-class MessageError(ValueError):
-    """The message cannot be created as asked."""
+class MessageError(BadRequest):
+    """The message cannot be created as asked (400)."""
 
 
 def kind_for_type(filetype: str) -> MessageKind:
@@ -69,7 +69,7 @@ async def new_message(
         id=message_id,
         author_id=author_id,
         kind=kind,
-        status=MessageStatus.ready if kind is MessageKind.text else MessageStatus.uploading,
+        status=lifecycle.first_status(kind),
         thread_id=parent.thread_id if parent else message_id,
         parent_id=parent.id if parent else None,
         at=at,
@@ -98,8 +98,8 @@ async def delete_message(session: AsyncSession, storage: Storage, message: Messa
     for upload in uploads:
         if upload.completed_at is None:
             await storage.upload_abort(UploadState.from_json(upload.store_state))
-    await storage.delete_prefix(f"originals/{message.id}/")
-    await storage.delete_prefix(f"renditions/{message.id}/")
+    for prefix in keys.prefixes(message.id):
+        await storage.delete_prefix(prefix)
     await session.execute(delete(Rendition).where(Rendition.message_id == message.id))
     await search.remove_entries(session, message.id)
     events.emit(session, message.thread_id, "deleted", message.id)

@@ -39,6 +39,8 @@ class S3Settings:
 class JobSettings:
     lease_seconds: float = 30.0
     max_attempts: int = 5
+    # A transcription repeats a long Whisper run, and its failure never fails the message.
+    transcribe_attempts: int = 3
     retry_base_seconds: float = 5.0
     poll_seconds: float = 0.5
 
@@ -215,6 +217,7 @@ class Settings:
             jobs=JobSettings(
                 lease_seconds=_float(env, "RELAY_JOB_LEASE_SECONDS", 30.0),
                 max_attempts=_int(env, "RELAY_JOB_MAX_ATTEMPTS", 5),
+                transcribe_attempts=_int(env, "RELAY_JOB_TRANSCRIBE_ATTEMPTS", 3),
                 retry_base_seconds=_float(env, "RELAY_JOB_RETRY_BASE_SECONDS", 5.0),
                 poll_seconds=_float(env, "RELAY_JOB_POLL_SECONDS", 0.5),
             ),
@@ -254,6 +257,7 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_S3_PRESIGN_SECONDS", s.s3.presign_seconds, 1, 7 * 86400),  # S3's maximum
         ("RELAY_JOB_LEASE_SECONDS", s.jobs.lease_seconds, 1, 3600),
         ("RELAY_JOB_MAX_ATTEMPTS", s.jobs.max_attempts, 1, 100),
+        ("RELAY_JOB_TRANSCRIBE_ATTEMPTS", s.jobs.transcribe_attempts, 1, 100),
         ("RELAY_JOB_RETRY_BASE_SECONDS", s.jobs.retry_base_seconds, 0, 3600),
         ("RELAY_JOB_POLL_SECONDS", s.jobs.poll_seconds, 0.01, 60),
         ("RELAY_FFMPEG_CONCURRENCY", s.media.ffmpeg_concurrency, 1, 64),

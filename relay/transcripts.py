@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, search
+from relay import events, keys, lifecycle, search
 from relay.context import Services
 from relay.db import utcnow
 from relay.errors import BadRequest, NotFound
@@ -90,8 +90,7 @@ async def store(
     await session.execute(delete(Segment).where(Segment.message_id == message.id))
     session.add_all(segments)
     transcript.text = full_text(segments)
-    transcript.status = TranscriptStatus.done
-    transcript.error = None
+    lifecycle.mark_transcript(transcript, TranscriptStatus.done)
     transcript.edited_at = None
     if not message.title and transcript.text:
         message.title = title_from_transcript(transcript.text)
@@ -129,7 +128,7 @@ async def write_captions(
     with tempfile.TemporaryDirectory(prefix="vtt-", dir=services.settings.spool_dir) as tmp:
         path = Path(tmp) / "captions.vtt"
         path.write_text(captions_vtt(segments, duration), encoding="utf-8")
-        key = f"renditions/{message_id}/captions.vtt"
+        key = keys.captions(message_id)
         await services.storage.put_file(key, path, "text/vtt")
         size = path.stat().st_size
     return Rendition(

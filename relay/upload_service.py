@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, jobs
+from relay import keys, lifecycle
 from relay.context import Services
 from relay.db import utcnow
 from relay.errors import (
@@ -34,7 +34,7 @@ from relay.settings import Settings
 from relay.storage import StorageError, UploadState
 
 LOCK_SECONDS = 60.0
-MEDIA_JOB = "media"
+EXPIRED = "The upload expired before it was finished."
 
 
 def new_upload_id() -> str:
@@ -57,7 +57,7 @@ async def open_upload(
     """
     check_free_space(services.settings)
     upload_id = new_upload_id()
-    state = await services.storage.upload_begin(f"originals/{message_id}/{upload_id}")
+    state = await services.storage.upload_begin(keys.original(message_id, upload_id))
     try:
         async with services.sessions.begin() as session:
             await _check_open_uploads(session, owner_id, services.settings.limits.open_uploads)
@@ -252,18 +252,10 @@ async def finish(services: Services, upload_id: str) -> None:
         message = await session.get(Message, upload.message_id) if upload else None
         if upload is None or message is None or message.status is not MessageStatus.uploading:
             return
-        message.status = MessageStatus.processing
-        events.emit(session, message.thread_id, "status", message.id)
         message.original_key = state.key
         message.original_type = upload.metadata_json.get("filetype", "")[:200]
         message.original_name = upload.metadata_json.get("filename", "")[:300]
-        jobs.enqueue(
-            session,
-            MEDIA_JOB,
-            message_id=message.id,
-            owner_id=message.author_id,
-            max_attempts=services.settings.jobs.max_attempts,
-        )
+        lifecycle.mark_processing(session, message, attempts=services.settings.jobs.max_attempts)
     services.wakeup.set()
 
 
@@ -299,7 +291,5 @@ async def sweep_expired(services: Services) -> int:
                 select(Upload.id).where(Upload.message_id == upload.message_id).limit(1)
             )
             if message is not None and message.status is MessageStatus.uploading and not others:
-                message.status = MessageStatus.failed
-                message.error = "The upload expired before it was finished."
-                events.emit(session, message.thread_id, "status", message.id)
+                lifecycle.mark_failed(session, message, EXPIRED)
     return len(expired)

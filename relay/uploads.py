@@ -21,7 +21,7 @@ from relay.errors import (
     UnsupportedMediaType,
 )
 from relay.http import base_url, require_user, services
-from relay.messages import MessageError, kind_for_type, new_message, title_from_filename
+from relay.messages import kind_for_type, new_message, title_from_filename
 from relay.models import Message, MessageStatus, Upload
 
 
@@ -128,17 +128,13 @@ async def create(request: Request) -> Response:
     async with svc.sessions.begin() as session:
         if message is None:
             filetype = metadata.get("filetype", "")
-            try:
-                message, _ = await new_message(
-                    session,
-                    who.user.id,
-                    kind_for_type(filetype),
-                    title=metadata.get("title")
-                    or title_from_filename(metadata.get("filename", "")),
-                    secret=svc.secret,
-                )
-            except MessageError as exc:
-                raise BadRequest(str(exc)) from None
+            message, _ = await new_message(
+                session,
+                who.user.id,
+                kind_for_type(filetype),
+                title=metadata.get("title") or title_from_filename(metadata.get("filename", "")),
+                secret=svc.secret,
+            )
         message_id = message.id
     upload = None
     try:

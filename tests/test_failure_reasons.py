@@ -18,7 +18,8 @@ from relay.models import Job, JobState, Message, MessageKind, MessageStatus, Tra
 from relay.settings import WhisperSettings
 from tests.conftest import add_person
 from tests.media import make_audio, make_webm
-from workers.runner import Context, Worker, default_handlers
+from workers.context import Context
+from workers.runner import Worker, default_handlers
 
 INTERNALS = re.compile(r"/|\\|Error\b|Exception|Traceback|errno|ffmpeg|ffprobe", re.IGNORECASE)
 

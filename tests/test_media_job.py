@@ -16,7 +16,8 @@ from relay.messages import new_message
 from relay.models import Job, JobState, Message, MessageKind, MessageStatus, Rendition
 from tests.conftest import add_person
 from tests.media import make_audio, make_webm, mp4_boxes
-from workers.runner import Context, Worker, default_handlers
+from workers.context import Context
+from workers.runner import Worker, default_handlers
 
 
 async def _processing_message(  # type: ignore[no-untyped-def]
@@ -188,3 +189,18 @@ async def test_conversion_out_of_time_twice_fails_with_a_plain_reason(
     assert message.status is MessageStatus.failed and not renditions
     assert message.error == "Converting this recording took too long; the author can try again."
     assert job.attempts == 2 and "ran too long" in job.error
+
+
+async def test_a_ready_message_queues_transcription_with_the_configured_attempts(
+    services: Services, tmp_path: Path
+) -> None:
+    settings = services.settings.replace(
+        jobs=dataclasses.replace(services.settings.jobs, transcribe_attempts=7)
+    )
+    configured = dataclasses.replace(services, settings=settings)
+    source = make_audio(tmp_path / "note.ogg", seconds=1, kind="ogg")
+    message_id = await _processing_message(configured, source, MessageKind.audio)
+    await _run_worker(configured)
+    async with services.sessions.begin() as session:
+        job = (await session.scalars(select(Job).where(Job.kind == jobs.TRANSCRIBE_JOB))).one()
+    assert (job.message_id, job.max_attempts, job.state) == (message_id, 7, JobState.queued)

@@ -39,6 +39,7 @@ EVERY = {
     "RELAY_S3_CREATE_BUCKET": "no",
     "RELAY_JOB_LEASE_SECONDS": "12.5",
     "RELAY_JOB_MAX_ATTEMPTS": "3",
+    "RELAY_JOB_TRANSCRIBE_ATTEMPTS": "2",
     "RELAY_JOB_RETRY_BASE_SECONDS": "0.25",
     "RELAY_JOB_POLL_SECONDS": "2",
     "RELAY_FFMPEG_CONCURRENCY": "4",
@@ -143,7 +144,7 @@ def test_every_variable_parsed() -> None:
     assert s.s3.presign_seconds == 60
     assert s.s3.create_bucket is False
     assert s.jobs.lease_seconds == 12.5
-    assert s.jobs.max_attempts == 3
+    assert (s.jobs.max_attempts, s.jobs.transcribe_attempts) == (3, 2)
     assert s.jobs.retry_base_seconds == 0.25
     assert s.jobs.poll_seconds == 2.0
     assert s.media.ffmpeg_concurrency == 4

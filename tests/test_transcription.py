@@ -12,7 +12,8 @@ from relay.webvtt import parse_vtt
 from tests.conftest import Person, World
 from tests.server import TUS
 from tests.speech import make_passage, make_silence, wav_seconds, word_error_rate
-from workers.runner import Context, Worker, default_handlers
+from workers.context import Context
+from workers.runner import Worker, default_handlers
 
 FIRST = "Please review the budget before Friday."
 SECOND = "The design team will present the new upload flow tomorrow morning."

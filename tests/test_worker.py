@@ -1,17 +1,24 @@
-"""The worker loop: success, retry with backoff, permanent failure, attempts exhausted."""
+"""The worker loop: success, retry with backoff, permanent failure, attempts exhausted;
+the sweep; a worker process without the web framework."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
 from relay import jobs
 from relay.context import Services
 from relay.db import utcnow
-from relay.models import Job, JobState, Throttle
-from workers.runner import Context, Handler, JobFailed, Retry, Worker, sweep_once
+from relay.models import Event, Job, JobState, Throttle
+from workers.context import Context
+from workers.errors import JobFailed, Retry
+from workers.runner import Handler, Worker, sweep_once
 
 
 def _worker(services: Services, run, failures: list[str]) -> Worker:  # type: ignore[no-untyped-def]
@@ -122,3 +129,39 @@ async def test_sweep_forgets_throttle_counts_of_days_ago_and_keeps_recent_ones(
     await sweep_once(services)
     async with services.sessions.begin() as session:
         assert (await session.scalars(select(Throttle.key))).all() == ["login:acct:new"]
+
+
+async def test_sweep_forgets_live_events_of_days_ago_but_keeps_the_newest(
+    services: Services,
+) -> None:
+    # SQLite would give the newest id out again, and pollers ask only for larger ids.
+    old = utcnow() - timedelta(days=3)
+    async with services.sessions.begin() as session:
+        for kind, created_at in (("message", old), ("status", utcnow()), ("deleted", old)):
+            session.add(Event(thread_id="t", kind=kind, created_at=created_at))
+            await session.flush()
+    await sweep_once(services)
+    async with services.sessions.begin() as session:
+        kinds = (await session.scalars(select(Event.kind).order_by(Event.id))).all()
+    assert kinds == ["status", "deleted"]
+
+
+def test_the_worker_runs_without_the_web_framework(tmp_path: Path) -> None:
+    """`relay worker` and `relay user add` import neither Starlette nor uvicorn."""
+    code = (
+        "import sys\n"
+        "import workers.runner\n"
+        "from relay import cli\n"
+        "assert cli.main(['worker', '--burst']) == 0\n"
+        "user = ['user', 'add', '--email', 'a@example.org', '--password', 'x' * 12]\n"
+        "assert cli.main(user) == 0\n"
+        "loaded = {name.split('.')[0] for name in sys.modules}\n"
+        "assert not loaded & {'starlette', 'uvicorn'}, loaded & {'starlette', 'uvicorn'}\n"
+        "assert 'relay.app' not in sys.modules\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    env["RELAY_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

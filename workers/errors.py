@@ -1,4 +1,7 @@
-"""Errors raised by the media workers.
+"""Errors raised by the workers.
+
+    Retry                     a job handler asks to run the job again later
+    JobFailed                 a job handler gives up for good; `reason` is for people
 
     MediaError                the media pipeline failed
     ├── MediaRejected         the upload can never be processed; `reason` is shown to its author
@@ -12,6 +15,27 @@ nor likely to pass on a retry.
 from __future__ import annotations
 
 from pathlib import Path
+
+
+class Retry(Exception):
+    """Run the job again later; the reason goes to the job row only.
+
+    When no attempt is left, people read the handler's `unexpected` sentence.
+    """
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class JobFailed(Exception):
+    """A permanent failure: `reason` is a sentence people read (link visitors too);
+    `detail` (exception text, ffmpeg's stderr) stays in the job row."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class MediaError(Exception):

@@ -9,25 +9,24 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, jobs
+from relay import jobs, keys, lifecycle
 from relay.context import Services
-from relay.models import (
-    Message,
-    MessageKind,
-    MessageStatus,
-    Rendition,
-    Transcript,
-    TranscriptStatus,
-)
+from relay.models import Message, MessageKind, MessageStatus, Rendition
 from relay.storage import ObjectNotFound
-from workers.errors import FFmpegError, FFmpegTimeout, MediaError, MediaRejected
-from workers.runner import Context, JobFailed, Retry
+from workers.context import Context
+from workers.errors import (
+    FFmpegError,
+    FFmpegTimeout,
+    JobFailed,
+    MediaError,
+    MediaRejected,
+    Retry,
+)
 from workers.transcode import STEPS as TRANSCODE_STEPS
-from workers.transcode import RenditionFile, make_renditions
+from workers.transcode import make_renditions
 
 log = logging.getLogger("relay.media")
 STEPS = (*TRANSCODE_STEPS, "store")
-TRANSCRIBE_JOB = "transcribe"
 TIMEOUT_ATTEMPTS = 2
 
 
@@ -35,10 +34,6 @@ def _detail(exc: MediaError) -> str:
     """For the job row: the message, and what ffmpeg said last."""
     tail = exc.stderr_tail[-2000:] if isinstance(exc, FFmpegError) else ""
     return f"{exc}\n{tail}".strip()
-
-
-def rendition_key(message_id: str, file: RenditionFile) -> str:
-    return f"renditions/{message_id}/{file.path.name}"
 
 
 async def run(context: Context, job: jobs.ClaimedJob) -> None:
@@ -87,7 +82,8 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             ) from None
         await on_step("store", "running")
         for file in files:
-            await services.storage.put_file(rendition_key(message.id, file), file.path, file.mime)
+            key = keys.rendition(message.id, file.path.name)
+            await services.storage.put_file(key, file.path, file.mime)
     video = next((f for f in files if f.name == "video"), None)
     main = video or next(f for f in files if f.name == "audio")
     async with services.sessions.begin() as session:
@@ -101,7 +97,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             Rendition(
                 message_id=message.id,
                 name=f.name,
-                storage_key=rendition_key(message.id, f),
+                storage_key=keys.rendition(message.id, f.path.name),
                 mime=f.mime,
                 bytes=f.size,
                 width=f.width,
@@ -111,12 +107,15 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             for f in files
         )
         current.steps = {**current.steps, "store": {"state": "done"}}
-        current.status = MessageStatus.ready
-        events.emit(session, current.thread_id, "status", current.id)
-        await queue_transcription(session, current, has_sound=any(f.name == "audio" for f in files))
         current.duration = main.duration
-        current.error = None
         current.kind = MessageKind.video if video else MessageKind.audio
+        lifecycle.mark_ready(session, current)
+        await lifecycle.queue_transcript(
+            session,
+            current,
+            has_sound=any(f.name == "audio" for f in files),
+            attempts=services.settings.jobs.transcribe_attempts,
+        )
         if not await jobs.complete(session, job):
             raise Retry("lost the job's lease before recording the result")
     if not services.settings.media.keep_originals:
@@ -124,32 +123,10 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
     log.info("message %s ready (%s, %.1fs)", message.id, info.format_name, main.duration or 0)
 
 
-async def queue_transcription(session: AsyncSession, message: Message, *, has_sound: bool) -> None:
-    """Transcribe after the message is playable, so playback never waits for it."""
-    transcript = await session.get(Transcript, message.id) or Transcript(message_id=message.id)
-    session.add(transcript)
-    transcript.status = TranscriptStatus.pending if has_sound else TranscriptStatus.unavailable
-    transcript.error = None if has_sound else "This message has no sound to transcribe."
-    if has_sound:
-        jobs.enqueue(
-            session,
-            TRANSCRIBE_JOB,
-            message_id=message.id,
-            owner_id=message.author_id,
-            max_attempts=3,
-        )
-
-
 async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:
     message = await session.get(Message, job.message_id) if job.message_id else None
     if message is not None and message.status is MessageStatus.processing:
-        message.status = MessageStatus.failed
-        message.error = reason
-        events.emit(session, message.thread_id, "status", message.id)
-        message.steps = {
-            name: {"state": "failed", "reason": reason} if step["state"] == "running" else step
-            for name, step in message.steps.items()
-        }
+        lifecycle.mark_failed(session, message, reason)
 
 
 async def record_steps(

@@ -17,35 +17,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, live, throttle, upload_service
+from relay import events, jobs, throttle, upload_service
 from relay.context import Services
+from workers import media_job, transcript_job
+from workers.context import Context
+from workers.errors import JobFailed, Retry
 
 log = logging.getLogger("relay.worker")
 SWEEP_SECONDS = 300.0
 
-
-class Retry(Exception):
-    """Raised by a handler to run the job again later; the reason goes to the job row only.
-
-    When no attempt is left, people read the handler's `unexpected` sentence.
-    """
-
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay = delay
-
-
-class JobFailed(Exception):
-    """Raised by a handler for a permanent failure: `reason` is a sentence people read (link
-    visitors too); `detail` (exception text, ffmpeg's stderr) stays in the job row."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
-
-
-Run = Callable[["Context", jobs.ClaimedJob], Awaitable[None]]
+Run = Callable[[Context, jobs.ClaimedJob], Awaitable[None]]
 OnFailure = Callable[[AsyncSession, jobs.ClaimedJob, str], Awaitable[None]]
 
 
@@ -57,18 +38,10 @@ class Handler:
     unexpected: str = "Processing failed; the author can try uploading again."
 
 
-@dataclass
-class Context:
-    services: Services
-    ffmpeg_slots: asyncio.Semaphore
-
-
 def default_handlers() -> dict[str, Handler]:
-    from workers import media_job, transcript_job
-
     return {
-        upload_service.MEDIA_JOB: Handler(media_job.run, media_job.on_failure),
-        media_job.TRANSCRIBE_JOB: Handler(
+        jobs.MEDIA_JOB: Handler(media_job.run, media_job.on_failure),
+        jobs.TRANSCRIBE_JOB: Handler(
             transcript_job.run, transcript_job.on_failure, transcript_job.UNEXPECTED
         ),
     }
@@ -171,8 +144,9 @@ async def sweep_once(services: Services) -> None:
     """Housekeeping, each chore in its own transaction: one that fails does not stop the rest."""
     chores: dict[str, Callable[[], Awaitable[object]]] = {
         "expired uploads": lambda: upload_service.sweep_expired(services),
-        "old live events": lambda: live.prune(services),  # pages resync well before two days
-        "old throttle counts": lambda: _prune_throttles(services),
+        # Pages resync well before two days.
+        "old live events": lambda: _in_transaction(services, events.prune),
+        "old throttle counts": lambda: _in_transaction(services, throttle.prune),
     }
     for name, chore in chores.items():
         try:
@@ -181,9 +155,11 @@ async def sweep_once(services: Services) -> None:
             log.exception("sweeping %s failed", name)
 
 
-async def _prune_throttles(services: Services) -> None:
+async def _in_transaction(
+    services: Services, chore: Callable[[AsyncSession], Awaitable[object]]
+) -> None:
     async with services.sessions.begin() as session:
-        await throttle.prune(session)
+        await chore(session)
 
 
 async def sweep_forever(services: Services) -> None:

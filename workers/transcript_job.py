@@ -10,10 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, transcripts
+from relay import jobs, lifecycle, transcripts
 from relay.models import Message, Rendition, Transcript, TranscriptStatus, User
 from workers import whisper
-from workers.runner import Context, JobFailed
+from workers.context import Context
+from workers.errors import JobFailed
 
 log = logging.getLogger("relay.transcribe")
 UNEXPECTED = "The transcript could not be made."
@@ -31,11 +32,10 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             await jobs.complete(session, job)
             return
         if audio is None:
-            transcript.status = TranscriptStatus.unavailable
-            transcript.error = "This message has no sound to transcribe."
+            lifecycle.mark_transcript(transcript, TranscriptStatus.unavailable, lifecycle.NO_SOUND)
             await jobs.complete(session, job)
             return
-        transcript.status = TranscriptStatus.running
+        lifecycle.mark_transcript(transcript, TranscriptStatus.running)
         language = message.language or (author.language if author else None)
         audio_key, duration = audio.storage_key, message.duration
     try:
@@ -43,7 +43,11 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
     except whisper.TranscriptionUnavailable as exc:
         # The operator's to fix: the detail (model paths, loader errors) goes to the log.
         log.warning("job %s: no transcription: %s", job.id, exc)
-        await _give_up(context, job, TranscriptStatus.unavailable, UNAVAILABLE)
+        async with services.sessions.begin() as session:
+            transcript = await session.get(Transcript, job.message_id)
+            if transcript is not None:
+                lifecycle.mark_transcript(transcript, TranscriptStatus.unavailable, UNAVAILABLE)
+            await jobs.complete(session, job)
         return
     services.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="stt-", dir=services.settings.spool_dir) as tmp:
@@ -78,20 +82,8 @@ async def _audio(session: AsyncSession, message_id: str | None) -> Rendition | N
     )
 
 
-async def _give_up(
-    context: Context, job: jobs.ClaimedJob, status: TranscriptStatus, why: str
-) -> None:
-    async with context.services.sessions.begin() as session:
-        transcript = await session.get(Transcript, job.message_id)
-        if transcript is not None:
-            transcript.status = status
-            transcript.error = why
-        await jobs.complete(session, job)
-
-
 async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:
     """The message stays playable; only the transcript shows the failure."""
     transcript = await session.get(Transcript, job.message_id) if job.message_id else None
     if transcript is not None:
-        transcript.status = TranscriptStatus.failed
-        transcript.error = reason
+        lifecycle.mark_transcript(transcript, TranscriptStatus.failed, reason)
