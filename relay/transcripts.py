@@ -69,6 +69,29 @@ def captions_vtt(segments: Sequence[Segment], duration: float | None) -> str:
     return build_vtt(cues_from_segments(timed, duration=duration))
 
 
+def search_entries(segments: Sequence[Segment]) -> list[tuple[float, str]]:
+    """(start, text) per sentence, so that a hit opens the message where it was said: Whisper
+    may hand over several sentences as one long segment. A corrected segment, whose words
+    no longer match their timings, is one entry at the segment's start."""
+    entries: list[tuple[float, str]] = []
+    for segment in segments:
+        if segment.text != segment.machine_text or not segment.words:
+            entries.append((segment.start, segment.text))
+            continue
+        sentence: list[str] = []
+        start = segment.start
+        for word_start, _, word in segment.words:
+            if not sentence:
+                start = max(segment.start, float(word_start))
+            sentence.append(word.strip())
+            if sentence[-1].endswith((".", "!", "?")):
+                entries.append((start, " ".join(sentence)))
+                sentence = []
+        if sentence:
+            entries.append((start, " ".join(sentence)))
+    return entries
+
+
 def full_text(segments: Sequence[Segment]) -> str:
     return " ".join(s.text for s in segments if s.text).strip()
 
@@ -94,7 +117,7 @@ async def store(
     transcript.edited_at = None
     if not message.title and transcript.text:
         message.title = title_from_transcript(transcript.text)
-    entries = [(s.start, s.text) for s in segments]
+    entries = search_entries(segments)
     await search.replace_entries(session, message.id, entries, transcript.language)
 
 
@@ -115,7 +138,7 @@ async def edit_segment(
     target.text = new_text
     transcript.text = full_text(segments)
     transcript.edited_at = utcnow()
-    entries = [(s.start, s.text) for s in segments]
+    entries = search_entries(segments)
     await search.replace_entries(session, message.id, entries, transcript.language)
     return segments
 
