@@ -3,7 +3,6 @@ reactions, transcripts. Every call re-checks that the link is live (and unlocked
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -12,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, api_threads, auth, live, threads, throttle
+from relay import access, api_threads, auth, inputs, sse, threads, throttle
 from relay.access import Seat
-from relay.api_messages import create_upload, message_kind, moment, text_field
+from relay.api_messages import create_upload
 from relay.api_transcripts import transcript_body
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
@@ -24,7 +23,6 @@ from relay.messages import delete_message, new_message
 from relay.models import Guest, Message, MessageKind, User, new_id
 from relay.thread_view import Urls, message_items, thread_document
 
-MAX_NAME = 60
 HOUR = timedelta(hours=1)
 
 
@@ -78,26 +76,14 @@ async def events(request: Request) -> Response:
         return True
 
     assert svc.hub is not None
-    return await live.sse_response(request, svc.hub, {seat.thread.id}, still_allowed=still_allowed)
-
-
-def display_name(value: object) -> str:
-    """A name people read next to a reply: printable, trimmed, 1 to 60 characters."""
-    if not isinstance(value, str):
-        raise BadRequest("'name' must be a string.")
-    name = " ".join(value.split())
-    if not 1 <= len(name) <= MAX_NAME:
-        raise BadRequest(f"'name' must have 1 to {MAX_NAME} characters.")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in name):
-        raise BadRequest("'name' may not contain control characters.")
-    return name
+    return await sse.sse_response(request, svc.hub, {seat.thread.id}, still_allowed=still_allowed)
 
 
 async def become_guest(request: Request) -> Response:
     """Give a display name on a reply link: a guest identity bound to this link only."""
     token = request.path_params["token"]
     data = await json_body(request)  # JSON only: a cross-site form cannot send it
-    name = display_name(data.get("name"))
+    name = inputs.guest_name(data.get("name"))
     svc = services(request)
     async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, Visitor(None, None))
@@ -141,7 +127,7 @@ async def _seat_and_message(
 async def reply(request: Request) -> Response:
     who = await visitor(request)
     data = await json_body(request)
-    kind = message_kind(data.get("kind"))
+    kind = inputs.message_kind(data.get("kind"))
     svc = services(request)
     token = request.path_params["token"]
     async with svc.sessions.begin() as session:
@@ -169,10 +155,10 @@ async def reply(request: Request) -> Response:
             session,
             seat.user.id,
             kind,
-            title=text_field(data, "title"),
-            body=text_field(data, "body"),
+            title=inputs.text_field(data, "title"),
+            body=inputs.text_field(data, "body"),
             parent=parent,
-            at=moment(data.get("at")),
+            at=inputs.moment(data.get("at")),
             guest=is_guest,
             secret=svc.secret,
         )

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, upload_service
-from relay.api_transcripts import language_value
+from relay import access, inputs, upload_service
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError
 from relay.http import base_url, json_body, require_user, services
@@ -133,33 +132,11 @@ async def _describe(
     return items
 
 
-def message_kind(value: object) -> MessageKind:
-    try:
-        return MessageKind(value)
-    except ValueError:
-        raise BadRequest("'kind' must be one of 'audio', 'video', 'text'.") from None
-
-
-def moment(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRequest("'at' must be a number of seconds.")
-    return float(value)
-
-
-def text_field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string.")
-    return value
-
-
 async def create(request: Request) -> Response:
     who = await require_user(request)
     svc = services(request)
     data = await json_body(request)
-    kind = message_kind(data.get("kind"))
+    kind = inputs.message_kind(data.get("kind"))
     parent_id = data.get("parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
         raise BadRequest("'parent_id' must be a message id.")
@@ -172,11 +149,11 @@ async def create(request: Request) -> Response:
             session,
             who.user.id,
             kind,
-            title=text_field(data, "title"),
-            body=text_field(data, "body"),
+            title=inputs.text_field(data, "title"),
+            body=inputs.text_field(data, "body"),
             parent=parent,
-            at=moment(data.get("at")),
-            language=language_value(data.get("language")),
+            at=inputs.moment(data.get("at")),
+            language=inputs.language(data.get("language")),
             secret=svc.secret,
         )
     if kind is not MessageKind.text:

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, auth, inbox, links, live, reactions, threads
+from relay import access, auth, inbox, links, reactions, sse, threads
 from relay.access import Seat
 from relay.db import utcnow
 from relay.errors import BadRequest, Forbidden, NotFound
-from relay.http import base_url, json_body, parse_id, require_user, services
+from relay.http import base_url, json_body, require_user, services
+from relay.inputs import parse_id
 from relay.models import LinkRights, Message, Reaction, ShareLink
 from relay.reactions import ReactionError
 from relay.thread_view import Urls, is_heard, thread_document
@@ -78,7 +79,7 @@ async def thread_events(request: Request) -> Response:
         return True
 
     assert svc.hub is not None
-    return await live.sse_response(request, svc.hub, {thread_id}, still_allowed=still_allowed)
+    return await sse.sse_response(request, svc.hub, {thread_id}, still_allowed=still_allowed)
 
 
 # -- share links -------------------------------------------------------------------------

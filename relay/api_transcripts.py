@@ -7,22 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, link_auth, search, transcripts
+from relay import access, inputs, link_auth, search, transcripts
 from relay.errors import BadRequest, Forbidden
 from relay.http import json_body, require_user, services
 from relay.models import Transcript, User
 
 LANGUAGES = {"en", "nl"}  # what the UI offers; any ISO 639-1 code Whisper knows is accepted
 SEARCH_LIMIT = 50
-
-
-def language_value(value: Any) -> str | None:
-    """None (detect per message) or a two-letter language code."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) != 2 or not value.isascii() or not value.isalpha():
-        raise BadRequest("'language' must be a two-letter code such as 'nl' or 'en', or null.")
-    return value.lower()
 
 
 async def transcript_body(session, message_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -103,7 +94,7 @@ async def me(request: Request) -> Response:
         if "language" in data:
             async with services(request).sessions.begin() as session:
                 user = await session.get(User, who.user.id)
-                user.language = language_value(data["language"])
+                user.language = inputs.language(data["language"])
             who.user.language = user.language
     user = who.user
     return JSONResponse(

@@ -32,7 +32,7 @@ from relay import (
 )
 from relay.context import Services
 from relay.errors import RelayError
-from relay.live import EventHub
+from relay.hub import EventHub
 from relay.middleware import AllowedHosts, SecurityHeaders
 from relay.services import start_services
 from relay.settings import Settings

@@ -8,16 +8,13 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.db import Sessionmaker
+from relay.hub import EventHub
 from relay.settings import Settings
 from relay.storage import Storage
-
-if TYPE_CHECKING:  # relay.live is web code; workers import this module without Starlette
-    from relay.live import EventHub
 
 
 @dataclass

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from relay import auth
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from relay.inputs import MAX_ID
 
 SESSION_COOKIE = "relay_session"
 CSRF_HEADER = "x-csrf-token"
 MAX_JSON_BYTES = 64 * 1024
-MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) store
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Cached in the request's scope: lifespan state is shared between requests by some servers.
 _PRINCIPAL = "relay.principal"
@@ -56,15 +56,6 @@ async def require_user(request: Request, form_csrf: str | None = None) -> auth.P
         if not who.csrf_token or not auth.same(given, who.csrf_token):
             raise Forbidden("The CSRF token is missing or wrong: reload the page and try again.")
     return who
-
-
-def parse_id(raw: str | None) -> int | None:
-    """A database integer id from a path or header: plain ASCII digits within 64 bits."""
-    # str.isdigit() also accepts "²" and other digits that int() refuses.
-    if raw is None or not (0 < len(raw) <= 19 and raw.isascii() and raw.isdecimal()):
-        return None
-    value = int(raw)
-    return value if value <= MAX_ID else None
 
 
 def _json_int(text: str) -> int:

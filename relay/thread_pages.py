@@ -119,16 +119,14 @@ async def link_thread(request: Request) -> Response:
 
 
 async def join(request: Request) -> Response:
-    """"Add to my inbox" on a link's page: joining is an explicit act, never a side effect
+    """The link page's "Add to my inbox": joining is an explicit act, never a side effect
     of opening a link (any site can make a browser open one)."""
     token = request.path_params["token"]
     who = await visitor(request)
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     given = form.get("csrf")
     async with services(request).sessions.begin() as session:
-        seat = await seat_for(
-            request, session, token, who, given if isinstance(given, str) else ""
-        )
+        seat = await seat_for(request, session, token, who, given if isinstance(given, str) else "")
         if seat.user is None or who.guest_link is not None:
             return redirect(request, "/login?next=" + quote(f"/s/{token}", safe=""))
         await threads.join_through_link(session, seat)

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from relay.http import MAX_ID, parse_id
+from relay.inputs import MAX_ID, parse_id
 from tests.conftest import World
 from tests.thread_helpers import auth, become_guest, post, start
 

@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relay import events, live
+from relay import events
+from relay import hub as live_hub
+from relay import sse as live_sse
 from relay.context import Services
 from relay.db import create_engine
 from relay.errors import BadRequest
-from relay.live import EventHub, LiveEvent, Subscription, _Cursor
+from relay.hub import EventHub, LiveEvent, Subscription, _Cursor
 from relay.models import Event
 from tests.server import free_port
 
@@ -68,17 +70,17 @@ def test_cursor_remembers_skipped_ids_until_they_expire() -> None:
     assert (cursor.last, set(cursor.gaps)) == (14, {12, 13})
     cursor.advance([12], now=1.0)
     assert set(cursor.gaps) == {13}
-    cursor.advance([], now=live.GAP_SECONDS + 1)
+    cursor.advance([], now=live_hub.GAP_SECONDS + 1)
     assert (cursor.last, cursor.gaps) == (14, {})
 
 
 def test_format_event_is_one_sse_block() -> None:
-    text = live.format_event(LiveEvent(7, "t1", "message", "m1"))
+    text = live_sse.format_event(LiveEvent(7, "t1", "message", "m1"))
     assert text == (
         'id: 7\nevent: message\ndata: {"id":7,"thread_id":"t1","kind":"message",'
         '"message_id":"m1"}\n\n'
     )
-    assert not live.format_event(LiveEvent(7, "t1", "message"), with_id=False).startswith("id")
+    assert not live_sse.format_event(LiveEvent(7, "t1", "message"), with_id=False).startswith("id")
 
 
 # Hub on real databases --------------------------------------------------------------------
@@ -127,18 +129,18 @@ async def test_replay_gives_missed_events_once_then_live_ones(services: Services
 async def test_replay_of_too_many_events_is_one_resync(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live, "REPLAY_LIMIT", 3)
+    monkeypatch.setattr(live_hub, "REPLAY_LIMIT", 3)
     async with running_hub(services) as hub:
         seen, *missed = await emit(services, "t", n=6)
         subscription = await hub.subscribe({"t"}, after_id=seen)
         got = await drain(subscription)
-        assert got == [LiveEvent(missed[-1], None, live.RESYNC)]
+        assert got == [LiveEvent(missed[-1], None, live_hub.RESYNC)]
 
 
 async def test_slow_subscriber_overflows_into_resync(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live, "QUEUE_SIZE", 3)
+    monkeypatch.setattr(live_hub, "QUEUE_SIZE", 3)
     async with running_hub(services) as hub:
         subscription = await hub.subscribe({"t"})
         ids = await emit(services, "t", n=6)
@@ -146,7 +148,7 @@ async def test_slow_subscriber_overflows_into_resync(
         got = await drain(subscription)
         # Four overflowed the queue of three: a resync at the fourth, then the rest.
         assert got == [
-            LiveEvent(ids[3], None, live.RESYNC),
+            LiveEvent(ids[3], None, live_hub.RESYNC),
             *(LiveEvent(id_, "t", "message", "m1") for id_ in ids[4:]),
         ]
 
@@ -154,10 +156,10 @@ async def test_slow_subscriber_overflows_into_resync(
 async def test_hub_refuses_subscribers_beyond_its_cap(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live, "MAX_SUBSCRIBERS", 1)
+    monkeypatch.setattr(live_hub, "MAX_SUBSCRIBERS", 1)
     async with running_hub(services) as hub:
         first = await hub.subscribe({"t"})
-        with pytest.raises(live.HubFull):
+        with pytest.raises(live_hub.HubFull):
             await hub.subscribe({"t"})
         first.close()
         (await hub.subscribe({"t"})).close()
@@ -185,7 +187,7 @@ def sse_app(database_url: str, access: Access) -> Starlette:
 
     async def stream(request: Request) -> Response:
         thread_id = request.path_params["thread_id"]
-        return await live.sse_response(
+        return await live_sse.sse_response(
             request, request.state.hub, {thread_id}, still_allowed=access.check
         )
 
@@ -281,15 +283,15 @@ def _request(query: str = "", **headers: str) -> Request:
 
 
 def test_last_event_id_comes_from_the_header_or_the_query_and_refuses_other_text() -> None:
-    assert live.last_event_id(_request()) is None
-    assert live.last_event_id(_request("last_event_id=7")) == 7
-    assert live.last_event_id(_request(last_event_id="9")) == 9
+    assert live_sse.last_event_id(_request()) is None
+    assert live_sse.last_event_id(_request("last_event_id=7")) == 7
+    assert live_sse.last_event_id(_request(last_event_id="9")) == 9
     for bad in ["nope", "%C2%B2", "-1", "9" * 23]:
         with pytest.raises(BadRequest, match="Last-Event-ID"):
-            live.last_event_id(_request(f"last_event_id={bad}"))
-    assert live.last_event_id(_request("last_event_id=3", last_event_id="9")) == 9
+            live_sse.last_event_id(_request(f"last_event_id={bad}"))
+    assert live_sse.last_event_id(_request("last_event_id=3", last_event_id="9")) == 9
     with pytest.raises(BadRequest, match="Last-Event-ID"):
-        live.last_event_id(_request("last_event_id=-427", last_event_id="8"))
+        live_sse.last_event_id(_request("last_event_id=-427", last_event_id="8"))
 
 
 async def test_sse_sends_revoked_and_ends_when_access_is_gone(
@@ -308,7 +310,7 @@ async def test_sse_pings_while_idle(
     services: Services, sse: tuple[str, Access], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base, _ = sse
-    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(live_sse, "HEARTBEAT_SECONDS", 0.1)
     _, lines = await sse_lines(base, "/events/t", lambda got: ": ping" in got)
     assert ": ping" in lines
 
@@ -317,7 +319,7 @@ async def test_sse_full_server_answers_503(
     services: Services, sse: tuple[str, Access], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base, _ = sse
-    monkeypatch.setattr(live, "MAX_SUBSCRIBERS", 0)
+    monkeypatch.setattr(live_hub, "MAX_SUBSCRIBERS", 0)
     response, _ = await sse_lines(base, "/events/t", lambda _: True)
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 
 from relay.app import create_app
 from relay.context import Services
-from relay.live import ClientFull, EventHub
+from relay.hub import ClientFull, EventHub
 from relay.settings import LimitSettings, Settings
 from tests.conftest import Person, add_person
 from tests.server import free_port

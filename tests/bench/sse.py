@@ -27,10 +27,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relay import events, live
+from relay import events
 from relay.db import create_engine, sessionmaker
+from relay.hub import EventHub
 from relay.migrate import upgrade
 from relay.models import Event
+from relay.sse import sse_response
 from tests.bench.core import RssSampler, Stack, client, log, mb, running, shutdown
 from tests.bench.sse_load import raise_fd_limit
 from tests.server import ROOT, Process, free_port
@@ -47,9 +49,9 @@ def minimal_app() -> Starlette:
     url = os.environ["RELAY_DATABASE_URL"]
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, live.EventHub]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, EventHub]]:
         engine = create_engine(url)
-        hub = live.EventHub(engine)
+        hub = EventHub(engine)
         await hub.start()
         yield {"hub": hub}
         await hub.stop()
@@ -57,7 +59,7 @@ def minimal_app() -> Starlette:
 
     async def stream(request: Request) -> Response:
         thread_ids = {request.path_params["thread_id"]}
-        return await live.sse_response(request, request.state.hub, thread_ids, still_allowed=_yes)
+        return await sse_response(request, request.state.hub, thread_ids, still_allowed=_yes)
 
     return Starlette(routes=[Route(MINIMAL_ROUTE, stream)], lifespan=lifespan)
 
@@ -265,7 +267,7 @@ def measure(
     passing = [r["connections"] for r in results if healthy(r)]
     return {
         "stack": stack.name,
-        "server": "relay serve" if ROUTE else "minimal uvicorn app with relay.live.sse_response",
+        "server": "relay serve" if ROUTE else "minimal uvicorn app with relay.sse_response",
         "threads": plan.threads,
         "events_per_second": plan.rate,
         "seconds_per_step": plan.seconds,

@@ -1,35 +1,24 @@
-"""Live thread updates as server-sent events.
-
-Events travel through the `events` table, never process memory alone, so a listener on one
-relay process hears changes made on another: each process runs one `EventHub`, whose single
-poller reads new rows and hands each to the subscribers of its thread.
-"""
+"""Live thread updates, the domain half: events travel through the `events` table, never
+process memory alone, so a listener on one relay process hears changes made on another.
+Each process runs one `EventHub`, whose single poller reads new rows and hands each to the
+subscribers of its thread (relay.sse streams them to browsers)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
-from relay.context import Services
-from relay.db import is_sqlite, utcnow
-from relay.errors import BadRequest, ServiceUnavailable, TooManyRequests
-from relay.http import parse_id
+from relay.db import is_sqlite
 from relay.models import Event
 
-log = logging.getLogger("relay.live")
+log = logging.getLogger("relay.hub")
 
 MAX_SUBSCRIBERS = 5000  # per process; each holds a connection and a small queue
 QUEUE_SIZE = 256  # events a slow listener may fall behind before it must resync
@@ -37,9 +26,6 @@ BATCH = 1000  # rows per poll
 REPLAY_LIMIT = 500  # missed events replayed on reconnect; more than that means resync
 GAP_SECONDS = 30.0  # how long a skipped id may still turn up (see _Cursor)
 MAX_GAPS = 10_000
-HEARTBEAT_SECONDS = 15.0
-RECHECK_SECONDS = 30.0
-CLIENT_RETRY_SECONDS = 10  # Retry-After for a client at its limit of streams
 RESYNC = "resync"  # a made-up kind: events were lost, reload the thread
 CLOSED = "closed"  # a made-up kind: the hub stopped
 
@@ -273,106 +259,3 @@ def _reader(engine: AsyncEngine) -> AsyncEngine:
     if not is_sqlite(str(engine.url)):
         return engine
     return create_async_engine(engine.url, connect_args={"timeout": 30})
-
-
-async def prune(services: Services, older_than: timedelta = timedelta(days=2)) -> int:
-    """Delete old events, always keeping the newest: SQLite would otherwise hand out its id
-    again and pollers, which ask only for larger ids, would miss the new rows."""
-    newest = select(func.max(Event.id)).scalar_subquery()
-    query = delete(Event).where(Event.created_at < utcnow() - older_than, Event.id < newest)
-    async with services.sessions.begin() as session:
-        result = await session.execute(query)
-    return result.rowcount or 0
-
-
-# Server-sent events ------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)  # one event goes out to every listener of its thread
-def format_event(event: LiveEvent, *, with_id: bool = True) -> str:
-    data = {
-        "id": event.id,
-        "thread_id": event.thread_id,
-        "kind": event.kind,
-        "message_id": event.message_id,
-    }
-    head = f"id: {event.id}\n" if with_id else ""
-    return f"{head}event: {event.kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-def last_event_id(request: Request) -> int | None:
-    """Last-Event-ID, or the `last_event_id` query parameter that EventSource polyfills send;
-    the header wins, and either one, when given, must be an id."""
-    given = [request.headers.get("last-event-id"), request.query_params.get("last_event_id")]
-    ids = [parse_id(raw.strip()) for raw in given if raw is not None and raw.strip()]
-    if None in ids:
-        raise BadRequest("Last-Event-ID must be the id of an event this server sent.")
-    return ids[0] if ids else None
-
-
-class _EventStream(StreamingResponse):
-    """Closes its subscription however the response ends (client gone, error, hub stop)."""
-
-    def __init__(self, content: AsyncIterator[str], subscription: Subscription) -> None:
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        super().__init__(content, headers=headers, media_type="text/event-stream")
-        self.subscription = subscription
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.subscription.close()
-
-
-async def sse_response(
-    request: Request,
-    hub: EventHub,
-    thread_ids: set[str],
-    *,
-    still_allowed: Callable[[], Awaitable[bool]],
-) -> Response:
-    """Stream the events of these threads; replays what a reconnecting client missed."""
-    after = last_event_id(request)
-    client = request.client.host if request.client else None
-    try:
-        subscription = await hub.subscribe(thread_ids, after, client=client)
-    except ClientFull:
-        raise TooManyRequests(
-            f"Too many live connections from your address (at most {hub.per_client} at once): "
-            "close another Relay tab, or try again shortly.",
-            headers={"Retry-After": str(CLIENT_RETRY_SECONDS)},
-        ) from None
-    except HubFull:
-        detail = "Too many live connections on this server; try again shortly."
-        body = {"error": ServiceUnavailable.code, "detail": detail}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
-    stream = _stream(subscription, after or 0, still_allowed)
-    return _EventStream(stream, subscription)
-
-
-async def _stream(
-    subscription: Subscription, after: int, still_allowed: Callable[[], Awaitable[bool]]
-) -> AsyncIterator[str]:
-    yield "retry: 3000\n\n"
-    newest = after  # an `id:` line only moves forward, so Last-Event-ID never goes back
-    now = time.monotonic()
-    ping_at, check_at = now + HEARTBEAT_SECONDS, now + RECHECK_SECONDS
-    while True:
-        event = await subscription.get(max(0.0, min(ping_at, check_at) - time.monotonic()))
-        now = time.monotonic()
-        if event is not None and event.kind == CLOSED:
-            return
-        if (event is not None and event.kind == "link") or now >= check_at:
-            if not await still_allowed():
-                yield 'event: revoked\ndata: {"kind":"revoked"}\n\n'
-                return
-            check_at = now + RECHECK_SECONDS
-        if event is not None:
-            yield format_event(event, with_id=event.id > newest)
-            newest = max(newest, event.id)
-        elif now >= ping_at:
-            yield ": ping\n\n"
-        else:
-            continue
-        ping_at = now + HEARTBEAT_SECONDS

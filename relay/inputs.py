@@ -1,0 +1,65 @@
+"""Parsing what callers send: ids from paths and headers, and the fields of JSON bodies.
+Pure functions; each refuses bad input with a BadRequest that says what was expected."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from relay.errors import BadRequest
+from relay.models import MessageKind
+
+MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) store
+MAX_NAME = 60
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database integer id from a path or header: plain ASCII digits within 64 bits."""
+    # str.isdigit() also accepts "²" and other digits that int() refuses.
+    if raw is None or not (0 < len(raw) <= 19 and raw.isascii() and raw.isdecimal()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
+def message_kind(value: object) -> MessageKind:
+    try:
+        return MessageKind(value)
+    except ValueError:
+        raise BadRequest("'kind' must be one of 'audio', 'video', 'text'.") from None
+
+
+def moment(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest("'at' must be a number of seconds.")
+    return float(value)
+
+
+def text_field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string.")
+    return value
+
+
+def language(value: Any) -> str | None:
+    """None (detect per message) or a two-letter language code."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise BadRequest("'language' must be a two-letter code such as 'nl' or 'en', or null.")
+    return value.lower()
+
+
+def guest_name(value: object) -> str:
+    """A name people read next to a guest's reply: printable, trimmed, 1 to 60 characters."""
+    if not isinstance(value, str):
+        raise BadRequest("'name' must be a string.")
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= MAX_NAME:
+        raise BadRequest(f"'name' must have 1 to {MAX_NAME} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in name):
+        raise BadRequest("'name' may not contain control characters.")
+    return name
