@@ -4,58 +4,43 @@ reactions, transcripts. Every call re-checks that the link is live (and unlocked
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, api_threads, auth, inputs, sse, threads, throttle
+from relay import (
+    access,
+    auth,
+    inputs,
+    reactions,
+    sse,
+    thread_view,
+    threads,
+    throttle,
+    transcripts,
+    upload_service,
+)
 from relay.access import Seat
-from relay.api_messages import create_upload
-from relay.api_transcripts import transcript_body
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
 from relay.http import base_url, json_body, services
 from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
 from relay.messages import delete_message, new_message
 from relay.models import Guest, Message, MessageKind, User, new_id
-from relay.thread_view import Urls, message_items, thread_document
 
 HOUR = timedelta(hours=1)
 
 
-def link_urls(request: Request, token: str, guest: str | None) -> Urls:
-    base = f"/s/{token}"
-    url = f"{base_url(request)}{base}"
-    return Urls(
-        self=f"{base}/thread",
-        events=f"{base}/events",
-        messages=f"{base}/messages",
-        guest=guest,
-        links=None,
-        message=lambda mid: f"{base}/messages/{mid}",
-        media=lambda mid: f"{base}/media/{mid}",
-        share=lambda mid: url,
-    )
-
-
-async def link_document(
-    request: Request, session: AsyncSession, seat: Seat, who: Visitor
-) -> dict[str, Any]:
-    assert seat.link is not None
-    token = request.path_params["token"]
-    guest_url = f"/s/{token}/guest" if seat.can_reply_with_name else None
-    csrf = who.csrf if seat.user is not None else None
-    return await thread_document(session, seat, link_urls(request, token, guest_url), csrf=csrf)
-
-
 async def thread(request: Request) -> Response:
     who = await visitor(request)
+    token = request.path_params["token"]
     async with services(request).sessions.begin() as session:
-        seat = await seat_for(request, session, request.path_params["token"], who)
-        body = await link_document(request, session, seat, who)
+        seat = await seat_for(request, session, token, who)
+        body = await thread_view.link_document(
+            session, seat, origin=base_url(request), token=token, csrf=who.csrf
+        )
     return JSONResponse(body)
 
 
@@ -165,13 +150,14 @@ async def reply(request: Request) -> Response:
         user_id = seat.user.id
     upload_url = None
     if kind is not MessageKind.text:
-        upload_id = await create_upload(svc, message.id, user_id)
+        upload_id = await upload_service.create_upload(svc, message.id, user_id)
         upload_url = f"{base_url(request)}/s/{token}/uploads/{upload_id}"
     async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, who)
         saved = await session.get(Message, message.id)
         assert saved is not None
-        (body,), _ = await message_items(session, seat, link_urls(request, token, None), [saved])
+        urls = thread_view.link_urls(base_url(request), token, None)
+        (body,), _ = await thread_view.message_items(session, seat, urls, [saved])
     if upload_url:
         body |= {"upload_url": upload_url, "upload_offset": 0}
     return JSONResponse(body, status_code=201)
@@ -195,7 +181,7 @@ async def listen(request: Request) -> Response:
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
         seat, message = await _seat_and_message(request, session, who)
-        body = await api_threads.save_listen(session, seat, message, data)
+        body = await reactions.save_listen(session, seat, message, data)
         if who.guest_link is None:
             await threads.join_through_link(session, seat)
     return JSONResponse(body)
@@ -220,7 +206,7 @@ async def react(request: Request) -> Response:
         seat, message = await _seat_and_message(request, session, who)
         if who.guest_link is not None and seat.user is not None:
             await _guest_quota(svc, session, "reactions", seat.user.id)
-        body = await api_threads.save_reaction(session, seat, message, data)
+        body = await reactions.save_reaction(session, seat, message, data)
     return JSONResponse(body, status_code=201)
 
 
@@ -236,7 +222,7 @@ async def unreact(request: Request) -> Response:
     who = await visitor(request)
     async with services(request).sessions.begin() as session:
         seat, message = await _seat_and_message(request, session, who)
-        await api_threads.drop_reaction(session, seat, message, request.path_params["reaction"])
+        await reactions.drop_reaction(session, seat, message, request.path_params["reaction"])
     return Response(status_code=204)
 
 
@@ -244,5 +230,5 @@ async def transcript(request: Request) -> Response:
     who = await visitor(request)
     async with services(request).sessions.begin() as session:
         _, message = await _seat_and_message(request, session, who)
-        body = await transcript_body(session, message.id)
+        body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)

@@ -10,90 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay import access, inputs, upload_service
-from relay.context import Services
-from relay.errors import BadRequest, Forbidden, RelayError
+from relay.errors import BadRequest, Forbidden
 from relay.http import base_url, json_body, require_user, services
+from relay.message_view import load_media, message_json
 from relay.messages import delete_message, new_message
 from relay.models import (
     Message,
     MessageKind,
     MessageStatus,
-    Rendition,
-    Transcript,
     Upload,
     User,
 )
 
 LIST_LIMIT = 100
-
-
-async def load_renditions(session: AsyncSession, message_id: str) -> list[Rendition]:
-    rows = await session.scalars(
-        select(Rendition).where(Rendition.message_id == message_id).order_by(Rendition.name)
-    )
-    return list(rows)
-
-
-def message_json(
-    message: Message,
-    *,
-    renditions: list[Rendition],
-    media_base: str,
-    share_url: str | None,
-    transcript: Transcript | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "kind": message.kind.value,
-        "status": message.status.value,
-        "title": message.title,
-        "body": message.body,
-        "duration": message.duration,
-        "error": message.error,
-        "thread_id": message.thread_id,
-        "parent_id": message.parent_id,
-        "created_at": message.created_at.isoformat(),
-        "language": message.language,
-        "share_url": share_url,
-        # Media job progress in order: [{"name": "transcode", "state": "running"}, ...]
-        "steps": [{"name": name, **step} for name, step in (message.steps or {}).items()],
-        "transcript": None
-        if transcript is None
-        else {
-            "status": transcript.status.value,
-            "language": transcript.language,
-            "text": transcript.text,
-            "error": transcript.error,
-        },
-        "renditions": [
-            {
-                "name": r.name,
-                "mime": r.mime,
-                "bytes": r.bytes,
-                "width": r.width,
-                "height": r.height,
-                "duration": r.duration,
-                "url": f"{media_base}/{r.name}",
-            }
-            for r in renditions
-        ],
-    }
-
-
-async def load_media(
-    session: AsyncSession, ids: list[str]
-) -> tuple[dict[str, list[Rendition]], dict[str, Transcript]]:
-    """Renditions and transcripts of many messages, in two queries."""
-    renditions: dict[str, list[Rendition]] = {}
-    for rendition in await session.scalars(
-        select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
-    ):
-        renditions.setdefault(rendition.message_id, []).append(rendition)
-    transcripts = {
-        t.message_id: t
-        for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
-    }
-    return renditions, transcripts
 
 
 async def _describe(
@@ -157,27 +86,10 @@ async def create(request: Request) -> Response:
             secret=svc.secret,
         )
     if kind is not MessageKind.text:
-        await create_upload(svc, message.id, who.user.id)
+        await upload_service.create_upload(svc, message.id, who.user.id)
     async with svc.sessions.begin() as session:
         (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})
-
-
-async def create_upload(svc: Services, message_id: str, owner_id: str) -> str:
-    """A deferred-length tus upload for a message just made, so the recorder can stream
-    while recording. When the upload is refused (429, 507) the message goes too."""
-    try:
-        upload = await upload_service.open_upload(
-            svc,
-            message_id=message_id,
-            owner_id=owner_id,
-            length=None,
-            metadata={"message": message_id},
-        )
-    except RelayError:
-        await upload_service.discard_message(svc, message_id)
-        raise
-    return upload.id
 
 
 async def list_own(request: Request) -> Response:

@@ -6,45 +6,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, auth, inbox, links, reactions, sse, threads
+from relay import access, auth, inbox, links, reactions, sse, thread_view, threads
 from relay.access import Seat
 from relay.db import utcnow
 from relay.errors import BadRequest, Forbidden, NotFound
 from relay.http import base_url, json_body, require_user, services
-from relay.inputs import parse_id
-from relay.models import LinkRights, Message, Reaction, ShareLink
-from relay.reactions import ReactionError
-from relay.thread_view import Urls, is_heard, thread_document
+from relay.models import LinkRights, Message, ShareLink
 
 MAX_LINK_DAYS = 366
 MAX_LINKS = 50
-
-
-def member_urls(request: Request, thread_id: str, share_url: str | None) -> Urls:
-    return Urls(
-        self=f"/api/threads/{thread_id}",
-        events=f"/api/threads/{thread_id}/events",
-        messages="/api/messages",
-        guest=None,
-        links=f"/api/threads/{thread_id}/links",
-        message=lambda mid: f"/api/messages/{mid}",
-        media=lambda mid: f"/media/{mid}",
-        share=lambda mid: share_url,
-    )
-
-
-async def member_document(request: Request, session: AsyncSession, seat: Seat) -> dict[str, Any]:
-    who = await require_user(request)
-    thread_id = seat.thread.id
-    shares = await access.share_urls(
-        session, services(request).secret, base_url(request), who.user, {thread_id}
-    )
-    urls = member_urls(request, thread_id, shares.get(thread_id))
-    return await thread_document(session, seat, urls, csrf=who.csrf_token)
 
 
 async def list_threads(request: Request) -> Response:
@@ -56,9 +29,12 @@ async def list_threads(request: Request) -> Response:
 
 async def thread_detail(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    svc = services(request)
+    async with svc.sessions.begin() as session:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
-        body = await member_document(request, session, seat)
+        body = await thread_view.member_document(
+            session, seat, origin=base_url(request), secret=svc.secret, csrf=who.csrf_token
+        )
     return JSONResponse(body)
 
 
@@ -216,58 +192,13 @@ async def revoke_link(request: Request) -> Response:
     return Response(status_code=204)
 
 
-# -- listening state and reactions ---------------------------------------------------------
-
-
-async def save_listen(
-    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
-) -> dict[str, Any]:
-    if seat.user is None:
-        raise Forbidden("Give your name first, so your listening can be remembered.")
-    try:
-        position = reactions.check_moment(data.get("position", 0), message, "position") or 0.0
-    except ReactionError as exc:
-        raise BadRequest(str(exc)) from None
-    heard = data.get("heard", False)
-    if not isinstance(heard, bool):
-        raise BadRequest("'heard' must be true or false.")
-    listen = await reactions.record_listen(
-        session, message, seat.user.id, position, heard or is_heard(position, message.duration)
-    )
-    return {"message_id": message.id, "position": listen.position, "heard": listen.heard}
-
-
-async def save_reaction(
-    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
-) -> dict[str, Any]:
-    if not seat.can_reply:
-        raise Forbidden("You can watch this thread but not react in it.")
-    try:
-        emoji = reactions.check_emoji(data.get("emoji"))
-        at = reactions.check_moment(data.get("at"), message)
-    except ReactionError as exc:
-        raise BadRequest(str(exc)) from None
-    reaction = reactions.add_reaction(session, message, seat.user.id, emoji, at)
-    await session.flush()
-    return {"id": reaction.id, "message_id": message.id, "emoji": emoji, "at": at}
-
-
-async def drop_reaction(session: AsyncSession, seat: Seat, message: Message, raw_id: str) -> None:
-    reaction = await session.get(Reaction, id_) if (id_ := parse_id(raw_id)) else None
-    if reaction is None or reaction.message_id != message.id:
-        raise NotFound("No such reaction.")
-    if seat.user is None or reaction.user_id != seat.user.id:
-        raise Forbidden("You can remove only your own reactions.")
-    await reactions.remove_reaction(session, message, reaction)
-
-
 async def listen(request: Request) -> Response:
     who = await require_user(request)
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
         seat = await access.message_seat(session, who.user, request.path_params["id"])
         message = await access.message_in_thread(session, seat, request.path_params["id"])
-        body = await save_listen(session, _acting(seat), message, data)
+        body = await reactions.save_listen(session, _acting(seat), message, data)
     return JSONResponse(body)
 
 
@@ -277,7 +208,7 @@ async def react(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         seat = await access.message_seat(session, who.user, request.path_params["id"])
         message = await access.message_in_thread(session, seat, request.path_params["id"])
-        body = await save_reaction(session, _acting(seat), message, data)
+        body = await reactions.save_reaction(session, _acting(seat), message, data)
     return JSONResponse(body, status_code=201)
 
 
@@ -286,7 +217,7 @@ async def unreact(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         seat = await access.message_seat(session, who.user, request.path_params["id"])
         message = await access.message_in_thread(session, seat, request.path_params["id"])
-        await drop_reaction(session, seat, message, request.path_params["reaction"])
+        await reactions.drop_reaction(session, seat, message, request.path_params["reaction"])
     return Response(status_code=204)
 
 

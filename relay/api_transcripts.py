@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay import access, inputs, link_auth, search, transcripts
 from relay.errors import BadRequest, Forbidden
 from relay.http import json_body, require_user, services
-from relay.models import Transcript, User
+from relay.models import User
 
 LANGUAGES = {"en", "nl"}  # what the UI offers; any ISO 639-1 code Whisper knows is accepted
 SEARCH_LIMIT = 50
-
-
-async def transcript_body(session, message_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    transcript = await session.get(Transcript, message_id)
-    segments = await transcripts.load_segments(session, message_id)
-    return transcripts.transcript_json(transcript, segments)
 
 
 async def for_user(request: Request) -> Response:
     who = await require_user(request)
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        body = await transcript_body(session, message.id)
+        body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)
 
 
@@ -34,7 +26,7 @@ async def for_link(request: Request) -> Response:
     who = await link_auth.visitor(request)
     async with services(request).sessions.begin() as session:
         message = await link_auth.opened_message(request, session, who)
-        body = await transcript_body(session, message.id)
+        body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)
 
 
@@ -56,7 +48,7 @@ async def edit_segment(request: Request) -> Response:
         segments = await transcripts.edit_segment(session, message, position, new_text)
     await transcripts.save_captions(svc, message, segments)
     async with svc.sessions.begin() as session:
-        body = await transcript_body(session, message.id)
+        body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)
 
 

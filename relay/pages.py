@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, api_messages, auth, i18n, inbox, link_auth
+from relay import access, auth, i18n, inbox, link_auth, message_view
 from relay.errors import Forbidden, RelayError, TooManyRequests
 from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
 from relay.models import Message
@@ -176,11 +176,11 @@ async def message_page(request: Request) -> Response:
         return redirect(request, "/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        renditions = await api_messages.load_renditions(session, message.id)
+        renditions = await message_view.load_renditions(session, message.id)
         svc = services(request)
         origin, thread_ids = base_url(request), {message.thread_id}
         shares = await access.share_urls(session, svc.secret, origin, who.user, thread_ids)
-    data = api_messages.message_json(
+    data = message_view.message_json(
         message,
         renditions=renditions,
         media_base=f"/media/{message.id}",
@@ -233,7 +233,7 @@ async def share_status(request: Request) -> Response:
         who = await link_auth.visitor(request)
         async with services(request).sessions.begin() as session:
             message = await link_auth.opened_message(request, session, who)
-            renditions = await api_messages.load_renditions(session, message.id)
+            renditions = await message_view.load_renditions(session, message.id)
     except RelayError as exc:
         body = {"error": exc.code, "detail": exc.detail}
         response = JSONResponse(body, status_code=exc.status, headers=exc.headers)
@@ -244,7 +244,7 @@ async def share_status(request: Request) -> Response:
 def _link_json(
     request: Request, token: str, message: Message, renditions: Sequence[Any]
 ) -> dict[str, Any]:
-    return api_messages.message_json(
+    return message_view.message_json(
         message,
         renditions=list(renditions),
         media_base=f"/s/{token}/media",

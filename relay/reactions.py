@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events
+from relay.access import Seat
+from relay.errors import BadRequest, Forbidden, NotFound
+from relay.inputs import parse_id
 from relay.models import Listen, Message, Reaction
 
 MAX_EMOJI_CHARS = 10
+HEARD_FRACTION = 0.9  # playing this much of a message counts as having heard it
 ZWJ = "\u200d"  # joins emoji into one: 👩 + ZWJ + 💻
 _SELECTORS = frozenset("\ufe0e\ufe0f")  # text or emoji presentation
 _SKIN_TONES = range(0x1F3FB, 0x1F400)
@@ -23,7 +28,7 @@ _KEYCAP_BASES = frozenset("0123456789#*")
 _OTHER_BASES = frozenset("\u203c\u2049\u2139\u2194\u25fb\u25fc\u25fd\u25fe\u2934\u2935\u3030\u303d")
 
 
-class ReactionError(ValueError):
+class ReactionError(BadRequest):
     """The reaction or listening report cannot be stored as asked."""
 
 
@@ -106,3 +111,46 @@ def add_reaction(
 async def remove_reaction(session: AsyncSession, message: Message, reaction: Reaction) -> None:
     await session.delete(reaction)
     events.emit(session, message.thread_id, "reaction", message.id)
+
+
+def is_heard(position: float, duration: float | None) -> bool:
+    return duration is not None and duration > 0 and position >= HEARD_FRACTION * duration
+
+
+# -- what a seat may do: callers have found the seat and the message in its thread --------
+
+
+async def save_listen(
+    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
+) -> dict[str, Any]:
+    if seat.user is None:
+        raise Forbidden("Give your name first, so your listening can be remembered.")
+    position = check_moment(data.get("position", 0), message, "position") or 0.0
+    heard = data.get("heard", False)
+    if not isinstance(heard, bool):
+        raise BadRequest("'heard' must be true or false.")
+    listen = await record_listen(
+        session, message, seat.user.id, position, heard or is_heard(position, message.duration)
+    )
+    return {"message_id": message.id, "position": listen.position, "heard": listen.heard}
+
+
+async def save_reaction(
+    session: AsyncSession, seat: Seat, message: Message, data: dict[str, Any]
+) -> dict[str, Any]:
+    if not seat.can_reply:
+        raise Forbidden("You can watch this thread but not react in it.")
+    emoji = check_emoji(data.get("emoji"))
+    at = check_moment(data.get("at"), message)
+    reaction = add_reaction(session, message, seat.user.id, emoji, at)
+    await session.flush()
+    return {"id": reaction.id, "message_id": message.id, "emoji": emoji, "at": at}
+
+
+async def drop_reaction(session: AsyncSession, seat: Seat, message: Message, raw_id: str) -> None:
+    reaction = await session.get(Reaction, id_) if (id_ := parse_id(raw_id)) else None
+    if reaction is None or reaction.message_id != message.id:
+        raise NotFound("No such reaction.")
+    if seat.user is None or reaction.user_id != seat.user.id:
+        raise Forbidden("You can remove only your own reactions.")
+    await remove_reaction(session, message, reaction)

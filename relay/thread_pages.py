@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, api_links, api_threads, auth, i18n, threads, throttle
+from relay import access, auth, i18n, thread_view, threads, throttle
 from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
 from relay.http import base_url, principal, services
 from relay.link_auth import (
@@ -89,7 +89,13 @@ async def member_thread(request: Request) -> Response:
         return redirect(request, "/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
-        document = await api_threads.member_document(request, session, seat)
+        document = await thread_view.member_document(
+            session,
+            seat,
+            origin=base_url(request),
+            secret=services(request).secret,
+            csrf=who.csrf_token,
+        )
     rec = recorder_urls(document, "/api", "/api/uploads/")
     return _page(request, document, user=who.user, csrf=who.csrf_token or "", rec=rec, og=None)
 
@@ -105,7 +111,9 @@ async def link_thread(request: Request) -> Response:
         joinable = seat.user is not None and who.guest_link is None
         if joinable and seat.user is not None:
             joinable = not await threads.is_member(session, seat.thread.id, seat.user.id)
-        document = await api_links.link_document(request, session, seat, who)
+        document = await thread_view.link_document(
+            session, seat, origin=base_url(request), token=token, csrf=who.csrf
+        )
         og = await _preview(request, session, link, token)
     return _page(
         request,

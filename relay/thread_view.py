@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import access
 from relay.access import Seat, link_is_live
-from relay.api_messages import load_media, message_json
+from relay.message_view import load_media, message_json
 from relay.models import (
     Guest,
     Listen,
@@ -26,7 +27,6 @@ from relay.models import (
 )
 
 MAX_MESSAGES = 1000
-HEARD_FRACTION = 0.9  # playing this much of a message counts as having heard it
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,51 @@ class Urls:
     share: Callable[[str], str | None]  # a message's share URL
 
 
-def is_heard(position: float, duration: float | None) -> bool:
-    return duration is not None and duration > 0 and position >= HEARD_FRACTION * duration
+def member_urls(thread_id: str, share_url: str | None) -> Urls:
+    return Urls(
+        self=f"/api/threads/{thread_id}",
+        events=f"/api/threads/{thread_id}/events",
+        messages="/api/messages",
+        guest=None,
+        links=f"/api/threads/{thread_id}/links",
+        message=lambda mid: f"/api/messages/{mid}",
+        media=lambda mid: f"/media/{mid}",
+        share=lambda mid: share_url,
+    )
+
+
+def link_urls(origin: str, token: str, guest: str | None) -> Urls:
+    base = f"/s/{token}"
+    return Urls(
+        self=f"{base}/thread",
+        events=f"{base}/events",
+        messages=f"{base}/messages",
+        guest=guest,
+        links=None,
+        message=lambda mid: f"{base}/messages/{mid}",
+        media=lambda mid: f"{base}/media/{mid}",
+        share=lambda mid: f"{origin}{base}",
+    )
+
+
+async def member_document(
+    session: AsyncSession, seat: Seat, *, origin: str, secret: bytes, csrf: str | None
+) -> dict[str, Any]:
+    """The thread as a member (or an admin reading) sees it at /api/threads/{id} and /t/{id}."""
+    assert seat.user is not None
+    thread_id = seat.thread.id
+    shares = await access.share_urls(session, secret, origin, seat.user, {thread_id})
+    urls = member_urls(thread_id, shares.get(thread_id))
+    return await thread_document(session, seat, urls, csrf=csrf)
+
+
+async def link_document(
+    session: AsyncSession, seat: Seat, *, origin: str, token: str, csrf: str | None
+) -> dict[str, Any]:
+    """The thread as a link's visitor sees it at /s/{token}/thread and /s/{token}."""
+    guest_url = f"/s/{token}/guest" if seat.can_reply_with_name else None
+    csrf = csrf if seat.user is not None else None
+    return await thread_document(session, seat, link_urls(origin, token, guest_url), csrf=csrf)
 
 
 def playable(message: Message) -> bool:

@@ -200,3 +200,9 @@ def transcript_json(transcript: Transcript | None, segments: Sequence[Segment]) 
             for s in segments
         ],
     }
+
+
+async def transcript_body(session: AsyncSession, message_id: str) -> dict[str, Any]:
+    transcript = await session.get(Transcript, message_id)
+    segments = await load_segments(session, message_id)
+    return transcript_json(transcript, segments)

@@ -26,6 +26,7 @@ from relay.errors import (
     InsufficientStorage,
     Locked,
     NotFound,
+    RelayError,
     TooManyRequests,
 )
 from relay.messages import delete_message
@@ -293,3 +294,20 @@ async def sweep_expired(services: Services) -> int:
             if message is not None and message.status is MessageStatus.uploading and not others:
                 lifecycle.mark_failed(session, message, EXPIRED)
     return len(expired)
+
+
+async def create_upload(svc: Services, message_id: str, owner_id: str) -> str:
+    """A deferred-length tus upload for a message just made, so the recorder can stream
+    while recording. When the upload is refused (429, 507) the message goes too."""
+    try:
+        upload = await open_upload(
+            svc,
+            message_id=message_id,
+            owner_id=owner_id,
+            length=None,
+            metadata={"message": message_id},
+        )
+    except RelayError:
+        await discard_message(svc, message_id)
+        raise
+    return upload.id
