@@ -9,7 +9,7 @@ import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,11 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import throttle
-from relay.db import utcnow
+from relay.db import Sessionmaker, utcnow
 from relay.models import ApiToken, ShareLink, User, WebSession
-
-if TYPE_CHECKING:
-    from relay.context import Services
+from relay.settings import Settings
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown e-mail like a known one.
@@ -128,8 +126,16 @@ def login_limits(email: str, address: str, most: int) -> tuple[throttle.Limit, t
     )
 
 
+class SignInServices(Protocol):
+    """What signing in needs of relay.context.Services."""
+
+    settings: Settings
+    sessions: Sessionmaker
+    hashing: Executor
+
+
 async def authenticate(
-    services: Services, email: str, password: str, *, address: str
+    services: SignInServices, email: str, password: str, *, address: str
 ) -> User | None:
     """The user, or None; TooManyRequests after too many failures for the account or from
     the address. The attempt is counted and committed before the password is checked, so
@@ -220,11 +226,6 @@ async def guest_session(session: AsyncSession, cookie: str) -> tuple[User, str, 
         return None
     user = await session.get(User, row.user_id)
     return (user, row.csrf_token, row.link_key) if user else None
-
-
-async def end_link_sessions(session: AsyncSession, link_key: str) -> None:
-    """A revoked link takes its guests' sessions with it."""
-    await session.execute(delete(WebSession).where(WebSession.link_key == link_key))
 
 
 async def end_session(session: AsyncSession, cookie: str) -> None:

@@ -13,8 +13,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-
-from relay.models import ShareLink
+from typing import Protocol
 
 TOKEN_CHARS = 22  # 132 bits in URL-safe base64
 SECRET_BYTES = 32
@@ -42,7 +41,12 @@ def mint(secret: bytes) -> tuple[str, str, str]:
     return seed, token, key_of(token)
 
 
-def shown_token(secret: bytes, link: ShareLink) -> str | None:
+class _Link(Protocol):
+    key: str
+    seed: str | None
+
+
+def shown_token(secret: bytes, link: _Link) -> str | None:
     """The link's token, when this server can derive it: never for links made before
     tokens were hashed, nor with another secret key than the one that made the link."""
     if link.seed is None:

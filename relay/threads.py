@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import auth, events, links
+from relay import events, links
 from relay.access import Seat, link_is_live
 from relay.db import utcnow
-from relay.models import LinkRights, MemberRole, ShareLink, Thread, ThreadMember
+from relay.models import LinkRights, MemberRole, ShareLink, Thread, ThreadMember, WebSession
 
 MAX_LABEL = 200
 # Stronger roles win when someone joins again through another link.
@@ -117,5 +117,10 @@ async def revoke(session: AsyncSession, link: ShareLink) -> None:
     """The link answers 410 from now on; its guests' sessions end with it."""
     if link.revoked_at is None:
         link.revoked_at = utcnow()
-        await auth.end_link_sessions(session, link.key)
+        await _end_guest_sessions(session, link.key)
         events.emit(session, link.thread_id, "link")
+
+
+async def _end_guest_sessions(session: AsyncSession, link_key: str) -> None:
+    """A revoked link takes its guests' sessions with it."""
+    await session.execute(delete(WebSession).where(WebSession.link_key == link_key))
