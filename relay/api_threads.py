@@ -9,8 +9,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, auth, inbox, links, reactions, sse, thread_view, threads
-from relay.access import Seat
+from relay import access, auth, inbox, links, sse, thread_view, threads
 from relay.db import utcnow
 from relay.errors import BadRequest, Forbidden, NotFound
 from relay.http import base_url, json_body, require_user, services
@@ -190,39 +189,3 @@ async def revoke_link(request: Request) -> Response:
             raise Forbidden("Only the thread's owner or the link's creator can revoke it.")
         await threads.revoke(session, link)
     return Response(status_code=204)
-
-
-async def listen(request: Request) -> Response:
-    who = await require_user(request)
-    data = await json_body(request)
-    async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
-        body = await reactions.save_listen(session, _acting(seat), message, data)
-    return JSONResponse(body)
-
-
-async def react(request: Request) -> Response:
-    who = await require_user(request)
-    data = await json_body(request)
-    async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
-        body = await reactions.save_reaction(session, _acting(seat), message, data)
-    return JSONResponse(body, status_code=201)
-
-
-async def unreact(request: Request) -> Response:
-    who = await require_user(request)
-    async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
-        await reactions.drop_reaction(session, seat, message, request.path_params["reaction"])
-    return Response(status_code=204)
-
-
-def _acting(seat: Seat) -> Seat:
-    """Admins read threads they are not in, but leave no trace in them."""
-    if seat.role is None:
-        raise Forbidden("Admins can read this thread but not take part in it.")
-    return seat

@@ -1,17 +1,13 @@
-"""JSON API for transcripts (read, correct a segment), search, and the caller's language."""
+"""JSON API for transcripts: read one, and the author's correction of a segment."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, inputs, link_auth, search, transcripts
+from relay import access, link_auth, transcripts
 from relay.errors import BadRequest, Forbidden
 from relay.http import json_body, require_user, services
-from relay.models import User
-
-LANGUAGES = {"en", "nl"}  # what the UI offers; any ISO 639-1 code Whisper knows is accepted
-SEARCH_LIMIT = 50
 
 
 async def for_user(request: Request) -> Response:
@@ -50,51 +46,3 @@ async def edit_segment(request: Request) -> Response:
     async with svc.sessions.begin() as session:
         body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)
-
-
-async def search_messages(request: Request) -> Response:
-    who = await require_user(request)
-    query = request.query_params.get("q", "").strip()
-    if not query:
-        raise BadRequest("Say what to look for: /api/search?q=words")
-    if len(query) > search.MAX_QUERY:
-        raise BadRequest(f"A search may have at most {search.MAX_QUERY} characters.")
-    async with services(request).sessions.begin() as session:
-        hits = await search.search(session, who.user, query, SEARCH_LIMIT)
-    return JSONResponse(
-        {
-            "query": query,
-            "hits": [
-                {
-                    "message_id": hit.message_id,
-                    "title": hit.title,
-                    "kind": hit.kind,
-                    "start": hit.start,
-                    "snippet_html": hit.snippet_html,
-                    "url": f"/m/{hit.message_id}#t={hit.start:.1f}",
-                }
-                for hit in hits
-            ],
-        }
-    )
-
-
-async def me(request: Request) -> Response:
-    who = await require_user(request)
-    if request.method == "PATCH":
-        data = await json_body(request)
-        if "language" in data:
-            async with services(request).sessions.begin() as session:
-                user = await session.get(User, who.user.id)
-                user.language = inputs.language(data["language"])
-            who.user.language = user.language
-    user = who.user
-    return JSONResponse(
-        {
-            "id": user.id,
-            "email": user.email,
-            "display_name": user.display_name,
-            "is_admin": user.is_admin,
-            "language": user.language,
-        }
-    )
