@@ -104,7 +104,7 @@ async def _relay_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RelayError)
     if page_render.wants_html(request):
         return page_render.error_page(request, exc)
-    body = {"error": exc.code, "detail": exc.detail}
+    body = exc.as_json()
     headers = exc.headers
     if "/uploads/" in request.url.path:
         headers = tus.base_headers() | headers

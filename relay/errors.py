@@ -30,6 +30,10 @@ class RelayError(Exception):
         self.detail = detail
         self.headers = headers or {}
 
+    def as_json(self) -> dict[str, str]:
+        """The one body shape of every error answer."""
+        return {"error": self.code, "detail": self.detail}
+
 
 class BadRequest(RelayError):
     """The request is malformed."""

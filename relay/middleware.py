@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from relay.errors import BadRequest
+
 
 class SecurityHeaders:
     """nosniff and a Referrer-Policy on every response; below /s/ (share links) no Referer at
@@ -80,7 +82,7 @@ class AllowedHosts:
 
 
 async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"error": "bad_request", "detail": detail}).encode()
+    body = json.dumps(BadRequest(detail).as_json()).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

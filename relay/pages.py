@@ -235,8 +235,7 @@ async def share_status(request: Request) -> Response:
             message = await link_auth.opened_message(request, session, who)
             renditions = await message_view.load_renditions(session, message.id)
     except RelayError as exc:
-        body = {"error": exc.code, "detail": exc.detail}
-        response = JSONResponse(body, status_code=exc.status, headers=exc.headers)
+        response = JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
         return protect(request, response)
     return protect(request, JSONResponse(_link_json(request, token, message, renditions)))
 

@@ -275,8 +275,7 @@ async def oembed(request: Request) -> Response:
                 raise PasscodeRequired("This link is protected by a passcode.")
             og = await _preview(request, session, link, token)
     except RelayError as exc:
-        body = {"error": exc.code, "detail": exc.detail}
-        return protect(request, JSONResponse(body, status_code=exc.status))
+        return protect(request, JSONResponse(exc.as_json(), status_code=exc.status))
     data: dict[str, Any] = {
         "version": "1.0",
         "type": "link",
