@@ -52,8 +52,10 @@ def _environment() -> Environment:
     return env
 
 
-# Stateless configuration: templates are read from disk on first use and cached.
-TEMPLATES = Jinja2Templates(env=_environment())
+@functools.cache
+def templates() -> Jinja2Templates:
+    """Built on first use, not at import; each template is read from disk once and cached."""
+    return Jinja2Templates(env=_environment())
 
 
 # -- security headers -------------------------------------------------------------------
@@ -116,7 +118,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     context = {"share": is_share(request), "user": None, "csrf": "", **context}
-    response = TEMPLATES.TemplateResponse(
+    response = templates().TemplateResponse(
         request, name, context, status_code=status, headers=headers
     )
     return protect(request, response)
