@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -9,14 +10,14 @@ from relay import access, reactions
 from relay.access import Seat
 from relay.errors import Forbidden
 from relay.http import json_body, require_user, services
+from relay.models import Message, User
 
 
 async def listen(request: Request) -> Response:
     who = await require_user(request)
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        seat, message = await _seat_and_message(session, who.user, request.path_params["id"])
         body = await reactions.save_listen(session, _acting(seat), message, data)
     return JSONResponse(body)
 
@@ -25,8 +26,7 @@ async def react(request: Request) -> Response:
     who = await require_user(request)
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        seat, message = await _seat_and_message(session, who.user, request.path_params["id"])
         body = await reactions.save_reaction(session, _acting(seat), message, data)
     return JSONResponse(body, status_code=201)
 
@@ -34,10 +34,16 @@ async def react(request: Request) -> Response:
 async def unreact(request: Request) -> Response:
     who = await require_user(request)
     async with services(request).sessions.begin() as session:
-        seat = await access.message_seat(session, who.user, request.path_params["id"])
-        message = await access.message_in_thread(session, seat, request.path_params["id"])
+        seat, message = await _seat_and_message(session, who.user, request.path_params["id"])
         await reactions.drop_reaction(session, seat, message, request.path_params["reaction"])
     return Response(status_code=204)
+
+
+async def _seat_and_message(
+    session: AsyncSession, user: User, message_id: str
+) -> tuple[Seat, Message]:
+    seat = await access.message_seat(session, user, message_id)
+    return seat, await access.message_in_thread(session, seat, message_id)
 
 
 def _acting(seat: Seat) -> Seat:
