@@ -10,16 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import links
 from relay.db import utcnow
+from relay.enums import LinkRights, MemberRole
 from relay.errors import Forbidden, Gone, NotFound
-from relay.models import (
-    LinkRights,
-    MemberRole,
-    Message,
-    ShareLink,
-    Thread,
-    ThreadMember,
-    User,
-)
+from relay.models import Message, ShareLink, Thread, ThreadMember, User
 
 
 @dataclass(frozen=True)

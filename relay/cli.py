@@ -57,7 +57,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from relay import logs
-    from relay.app import create_app
+    from relay.web.app import create_app
 
     app = create_app(settings)
     uvicorn.run(

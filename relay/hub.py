@@ -1,7 +1,7 @@
 """Live thread updates, the domain half: events travel through the `events` table, never
 process memory alone, so a listener on one relay process hears changes made on another.
 Each process runs one `EventHub`, whose single poller reads new rows and hands each to the
-subscribers of its thread (relay.sse streams them to browsers)."""
+subscribers of its thread (relay.web.sse streams them to browsers)."""
 
 from __future__ import annotations
 

@@ -9,15 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.access import link_is_live
-from relay.models import (
-    Listen,
-    MemberRole,
-    Message,
-    ShareLink,
-    Thread,
-    ThreadMember,
-    User,
-)
+from relay.enums import MemberRole
+from relay.models import Listen, Message, ShareLink, Thread, ThreadMember, User
 from relay.thread_view import display_name, playable, waiting_on
 
 INBOX_LIMIT = 100

@@ -4,10 +4,11 @@ Pure functions; each refuses bad input with a BadRequest that says what was expe
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
+from relay.enums import MessageKind
 from relay.errors import BadRequest
-from relay.models import MessageKind
 
 MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) store
 MAX_NAME = 60
@@ -51,6 +52,25 @@ def language(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) != 2 or not value.isascii() or not value.isalpha():
         raise BadRequest("'language' must be a two-letter code such as 'nl' or 'en', or null.")
     return value.lower()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a caller writes in a new message, apart from its kind and place."""
+
+    title: str = ""
+    body: str = ""
+    at: float | None = None  # the moment of the parent it answers
+    language: str | None = None
+
+
+def draft(data: dict[str, Any]) -> Draft:
+    return Draft(
+        title=text_field(data, "title"),
+        body=text_field(data, "body"),
+        at=moment(data.get("at")),
+        language=language(data.get("language")),
+    )
 
 
 def guest_name(value: object) -> str:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from relay.db import Sessionmaker, utcnow
-from relay.models import Job, JobState
+from relay.enums import JobState
+from relay.models import Job
 
 ERROR_LIMIT = 8000
 

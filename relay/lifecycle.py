@@ -12,7 +12,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, jobs
-from relay.models import Message, MessageKind, MessageStatus, Transcript, TranscriptStatus
+from relay.enums import MessageKind, MessageStatus, TranscriptStatus
+from relay.models import Message, Transcript
 
 NO_SOUND = "This message has no sound to transcribe."
 

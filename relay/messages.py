@@ -8,17 +8,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, keys, lifecycle, search, threads
+from relay.enums import MemberRole, MessageKind
 from relay.errors import BadRequest
-from relay.models import (
-    MemberRole,
-    Message,
-    MessageKind,
-    Rendition,
-    ShareLink,
-    Thread,
-    Upload,
-    new_id,
-)
+from relay.models import Message, Rendition, ShareLink, Thread, Upload, new_id
 from relay.storage import Storage, UploadState
 
 MAX_TITLE = 300
@@ -49,6 +41,7 @@ async def new_message(
     language: str | None = None,
     guest: bool = False,
     secret: bytes,
+    message_id: str | None = None,
 ) -> tuple[Message, str | None]:
     """A message, and for a first message the token of its thread's new share link, so the
     link exists before any media does; a reply joins its author to the parent's thread for
@@ -64,7 +57,7 @@ async def new_message(
         raise MessageError("Only text messages have a 'body'.")
     if at is not None and (parent is None or not 0 <= at <= (parent.duration or 0.0)):
         raise MessageError("'at' must be a moment (in seconds) within the parent message.")
-    message_id = new_id()
+    message_id = message_id or new_id()
     message = Message(
         id=message_id,
         author_id=author_id,

@@ -12,19 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import access
 from relay.access import Seat, link_is_live
+from relay.enums import MemberRole, MessageKind, MessageStatus
 from relay.message_view import load_media, message_json
-from relay.models import (
-    Guest,
-    Listen,
-    MemberRole,
-    Message,
-    MessageKind,
-    MessageStatus,
-    Reaction,
-    ShareLink,
-    ThreadMember,
-    User,
-)
+from relay.models import Guest, Listen, Message, Reaction, ShareLink, ThreadMember, User
 
 MAX_MESSAGES = 1000
 

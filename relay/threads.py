@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relay import events, links
 from relay.access import Seat, link_is_live
 from relay.db import utcnow
-from relay.models import LinkRights, MemberRole, ShareLink, Thread, ThreadMember, WebSession
+from relay.enums import LinkRights, MemberRole
+from relay.models import ShareLink, Thread, ThreadMember, WebSession
 
 MAX_LABEL = 200
 # Stronger roles win when someone joins again through another link.

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relay import events, keys, lifecycle, search
 from relay.context import Services
 from relay.db import utcnow
+from relay.enums import TranscriptStatus
 from relay.errors import BadRequest, NotFound
-from relay.models import Message, Rendition, Segment, Transcript, TranscriptStatus
+from relay.models import Message, Rendition, Segment, Transcript
 from relay.titles import title_from_transcript
 from relay.webvtt import build_vtt, cues_from_segments
 

@@ -15,8 +15,9 @@ import httpx
 import uvicorn
 
 from relay.db import utcnow
+from relay.enums import MessageStatus
 from relay.links import key_of
-from relay.models import Message, MessageStatus, Rendition, ShareLink
+from relay.models import Message, Rendition, ShareLink
 from tests.conftest import Person, World, add_person
 from tests.server import free_port
 

@@ -23,12 +23,12 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
 from relay import auth
-from relay.app import create_app
 from relay.context import Services
 from relay.db import create_engine, sessionmaker
 from relay.migrate import upgrade
 from relay.settings import JobSettings, Settings
 from relay.storage import open_storage
+from relay.web.app import create_app
 from tests.server import stack_env
 
 pytest_plugins = ["tests.fixtures_storage", "tests.recorder_fixtures"]

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 from sqlalchemy import update
 
-from relay import page_render
 from relay.models import Message
 from relay.settings import Settings
+from relay.web import page_render
 from tests.conftest import Person, World
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from relay.app import routes
+from relay.web.app import routes
 from tests.access_fixture import (
     CALLERS,
     MEDIA,

@@ -25,10 +25,11 @@ from schemathesis.schemas import APIOperation
 from sqlalchemy import update
 
 from relay import auth
-from relay.app import create_app
 from relay.db import create_engine, sessionmaker
-from relay.models import Message, MessageStatus, Rendition
+from relay.enums import MessageStatus
+from relay.models import Message, Rendition
 from relay.settings import JobSettings, Settings
+from relay.web.app import create_app
 from tests.conftest import run_apart
 from tests.server import TUS, free_port
 

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, text, update
 from relay import auth
 from relay.context import Services
 from relay.db import utcnow
-from relay.http import SESSION_COOKIE
 from relay.models import ApiToken, Throttle, User, WebSession
+from relay.web.http import SESSION_COOKIE
 from tests.conftest import Person, World
 from tests.server import ROOT
 

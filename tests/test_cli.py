@@ -14,10 +14,10 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
 from relay import auth, migrate
-from relay.app import create_app
 from relay.db import create_engine, sessionmaker
 from relay.models import User
 from relay.settings import Settings
+from relay.web.app import create_app
 from tests.server import RELAY, ROOT, stack_env
 
 PASSWORD = "correct horse battery"

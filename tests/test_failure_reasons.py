@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from relay import jobs
 from relay.context import Services
+from relay.enums import JobState, MessageKind, MessageStatus
 from relay.messages import new_message
-from relay.models import Job, JobState, Message, MessageKind, MessageStatus, Transcript
+from relay.models import Job, Message, Transcript
 from relay.settings import WhisperSettings
 from tests.conftest import add_person
 from tests.media import make_audio, make_webm

@@ -14,11 +14,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.routing import Route
 
-from relay.app import create_app, routes
 from relay.db import create_engine
 from relay.settings import S3Settings, Settings
 from relay.storage import StorageError
 from relay.storage.s3 import S3Storage
+from relay.web.app import create_app, routes
 from tests.conftest import World
 from tests.server import free_port
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from relay.app import create_app
-from relay.middleware import host_allowed, host_name
 from relay.settings import Settings, SettingsError
+from relay.web.app import create_app
+from relay.web.middleware import host_allowed, host_name
 from tests.conftest import World, add_person
 
 EVIL = {"Host": "evil.example"}

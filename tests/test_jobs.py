@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from relay import jobs
 from relay.context import Services
 from relay.db import utcnow
-from relay.models import Job, JobState
+from relay.enums import JobState
+from relay.models import Job
 from tests.conftest import Person, add_person
 
 

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from relay import jobs, keys, lifecycle
 from relay.context import Services
+from relay.enums import MessageKind, MessageStatus
+from relay.enums import TranscriptStatus as TS
 from relay.messages import new_message
-from relay.models import Event, Job, Message, MessageKind, MessageStatus, Transcript
-from relay.models import TranscriptStatus as TS
+from relay.models import Event, Job, Message, Transcript
 from tests.conftest import add_person
 
 

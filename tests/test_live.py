@@ -18,12 +18,12 @@ from starlette.routing import Route
 
 from relay import events
 from relay import hub as live_hub
-from relay import sse as live_sse
 from relay.context import Services
 from relay.db import create_engine
 from relay.errors import BadRequest
 from relay.hub import EventHub, LiveEvent, Subscription, _Cursor
 from relay.models import Event
+from relay.web import sse as live_sse
 from tests.server import free_port
 
 POLL = 0.05

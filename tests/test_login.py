@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay import i18n, pages
-from relay.http import SESSION_COOKIE
+from relay import i18n
+from relay.web import pages
+from relay.web.http import SESSION_COOKIE
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, login_page, session_csrf, sign_in
 from tests.server import add_user, serve

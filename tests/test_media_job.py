@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from relay import jobs
 from relay.context import Services
+from relay.enums import JobState, MessageKind, MessageStatus
 from relay.messages import new_message
-from relay.models import Job, JobState, Message, MessageKind, MessageStatus, Rendition
+from relay.models import Job, Message, Rendition
 from tests.conftest import add_person
 from tests.media import make_audio, make_webm, mp4_boxes
 from workers.context import Context

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import update
 
 from relay.db import utcnow
+from relay.enums import MessageKind, MessageStatus
 from relay.links import key_of
 from relay.messages import new_message
-from relay.models import MessageKind, MessageStatus, Rendition, ShareLink
+from relay.models import Rendition, ShareLink
 from relay.storage.base import CHUNK_SIZE
 from tests.conftest import World
 

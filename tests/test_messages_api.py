@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from relay.http import MAX_JSON_BYTES
 from relay.messages import MAX_BODY, MAX_TITLE
+from relay.web.http import MAX_JSON_BYTES
 from tests.conftest import Person, World
 
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import update
 from starlette.requests import Request
 
-from relay import page_render, pages
 from relay.db import utcnow
-from relay.models import MessageStatus, Thread
+from relay.enums import MessageStatus
+from relay.models import Thread
 from relay.settings import S3Settings, Settings
+from relay.web import page_render, pages
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message, sign_in
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from relay.db import utcnow
+from relay.enums import MessageStatus
 from relay.links import key_of
-from relay.models import MessageStatus, Rendition, ShareLink
+from relay.models import Rendition, ShareLink
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message
 

@@ -13,10 +13,10 @@ import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
 
-from relay.app import create_app
 from relay.context import Services
 from relay.hub import ClientFull, EventHub
 from relay.settings import LimitSettings, Settings
+from relay.web.app import create_app
 from tests.conftest import Person, add_person
 from tests.server import free_port
 

@@ -14,9 +14,9 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, update
 
-from relay.app import create_app
 from relay.db import utcnow
 from relay.models import Message, Upload
+from relay.web.app import create_app
 from tests.conftest import Person, World
 from tests.thread_helpers import become_guest, start
 

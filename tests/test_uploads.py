@@ -12,10 +12,11 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select, update
 
-from relay.app import create_app
 from relay.db import utcnow
-from relay.models import Job, Message, MessageStatus, Upload
+from relay.enums import MessageStatus
+from relay.models import Job, Message, Upload
 from relay.upload_service import sweep_expired
+from relay.web.app import create_app
 from tests.conftest import Person, World
 
 TUS = {"Tus-Resumable": "1.0.0"}

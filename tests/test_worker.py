@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from relay import jobs
 from relay.context import Services
 from relay.db import utcnow
-from relay.models import Event, Job, JobState, Throttle
+from relay.enums import JobState
+from relay.models import Event, Job, Throttle
 from workers.context import Context
 from workers.errors import JobFailed, Retry
 from workers.runner import Handler, Worker, sweep_once
@@ -157,7 +158,7 @@ def test_the_worker_runs_without_the_web_framework(tmp_path: Path) -> None:
         "assert cli.main(user) == 0\n"
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
         "assert not loaded & {'starlette', 'uvicorn'}, loaded & {'starlette', 'uvicorn'}\n"
-        "assert 'relay.app' not in sys.modules\n"
+        "assert 'relay.web.app' not in sys.modules\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env["RELAY_DATA_DIR"] = str(tmp_path)

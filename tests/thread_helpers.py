@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 
-from relay.models import Message, MessageStatus, Rendition
+from relay.enums import MessageStatus
+from relay.models import Message, Rendition
 from tests.conftest import World
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"x" * 4000

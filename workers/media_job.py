@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import jobs, keys, lifecycle
 from relay.context import Services
-from relay.models import Message, MessageKind, MessageStatus, Rendition
+from relay.enums import MessageKind, MessageStatus
+from relay.models import Message, Rendition
 from relay.storage import ObjectNotFound
 from workers.context import Context
 from workers.errors import (

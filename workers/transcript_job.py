@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import jobs, lifecycle, transcripts
-from relay.models import Message, Rendition, Transcript, TranscriptStatus, User
+from relay.enums import TranscriptStatus
+from relay.models import Message, Rendition, Transcript, User
 from workers import whisper
 from workers.context import Context
 from workers.errors import JobFailed

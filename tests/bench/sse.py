@@ -32,7 +32,7 @@ from relay.db import create_engine, sessionmaker
 from relay.hub import EventHub
 from relay.migrate import upgrade
 from relay.models import Event
-from relay.sse import sse_response
+from relay.web.sse import sse_response
 from tests.bench.core import RssSampler, Stack, client, log, mb, running, shutdown
 from tests.bench.sse_load import raise_fd_limit
 from tests.server import ROOT, Process, free_port

@@ -16,7 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from relay import (
+from relay import tus
+from relay.context import Services
+from relay.errors import RelayError
+from relay.hub import EventHub
+from relay.services import start_services
+from relay.settings import Settings
+from relay.web import (
     api_links,
     api_me,
     api_messages,
@@ -29,18 +35,12 @@ from relay import (
     page_render,
     pages,
     thread_pages,
-    tus,
     uploads,
 )
-from relay.context import Services
-from relay.errors import RelayError
-from relay.hub import EventHub
-from relay.middleware import AllowedHosts, SecurityHeaders
-from relay.services import start_services
-from relay.settings import Settings
+from relay.web.middleware import AllowedHosts, SecurityHeaders
 
 log = logging.getLogger("relay")
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def routes() -> list[Route | Mount]:

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from relay import access, link_auth
+from relay import access
 from relay.errors import NotFound
-from relay.http import require_user, services
 from relay.models import Message, Rendition
 from relay.ranges import RangeNotSatisfiable, parse_range
 from relay.storage.base import inline_disposition
+from relay.web import link_auth
+from relay.web.http import require_user, services
 
 # Media elements and images may load from the store's origin. Captions (<track>) and the JSON
 # the player fetches would need CORS on the store, so those small files pass through here.

@@ -12,11 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, auth, i18n, inbox, link_auth, message_view
+from relay import access, auth, i18n, inbox, message_view
 from relay.errors import Forbidden, RelayError, TooManyRequests
-from relay.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
 from relay.models import Message
-from relay.page_render import here, page, protect, redirect, render
+from relay.web import link_auth
+from relay.web.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
+from relay.web.page_render import here, page, protect, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"

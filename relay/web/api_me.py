@@ -7,8 +7,8 @@ from starlette.responses import JSONResponse, Response
 
 from relay import inputs, search
 from relay.errors import BadRequest
-from relay.http import json_body, require_user, services
 from relay.models import User
+from relay.web.http import json_body, require_user, services
 
 SEARCH_LIMIT = 50
 

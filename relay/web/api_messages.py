@@ -10,17 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay import access, inputs, upload_service
+from relay.enums import MessageStatus
 from relay.errors import BadRequest, Forbidden
-from relay.http import base_url, json_body, require_user, services
 from relay.message_view import load_media, message_json
-from relay.messages import delete_message, new_message
-from relay.models import (
-    Message,
-    MessageKind,
-    MessageStatus,
-    Upload,
-    User,
-)
+from relay.messages import delete_message
+from relay.models import Message, Upload, User
+from relay.web.http import base_url, json_body, require_user, services
 
 LIST_LIMIT = 100
 
@@ -66,27 +61,18 @@ async def create(request: Request) -> Response:
     svc = services(request)
     data = await json_body(request)
     kind = inputs.message_kind(data.get("kind"))
+    draft = inputs.draft(data)
     parent_id = data.get("parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
         raise BadRequest("'parent_id' must be a message id.")
-    async with svc.sessions.begin() as session:
-        parent = None
-        if parent_id:
-            access.require_reply(await access.message_seat(session, who.user, parent_id))
-            parent = await session.get(Message, parent_id)
-        message, _ = await new_message(
-            session,
-            who.user.id,
-            kind,
-            title=inputs.text_field(data, "title"),
-            body=inputs.text_field(data, "body"),
-            parent=parent,
-            at=inputs.moment(data.get("at")),
-            language=inputs.language(data.get("language")),
-            secret=svc.secret,
-        )
-    if kind is not MessageKind.text:
-        await upload_service.create_upload(svc, message.id, who.user.id)
+
+    async def author(session: AsyncSession) -> upload_service.Author:
+        if not parent_id:
+            return upload_service.Author(who.user.id)
+        access.require_reply(await access.message_seat(session, who.user, parent_id))
+        return upload_service.Author(who.user.id, await session.get(Message, parent_id))
+
+    message, _ = await upload_service.start_message(svc, kind, draft, author)
     async with svc.sessions.begin() as session:
         (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from relay.auth import MAX_PASSCODE, MIN_PASSCODE
-from relay.openapi_threads import MESSAGE, NULLABLE_STRING, SECONDS, STRING, THREAD_MESSAGE, ref
+from relay.web.openapi_parts import MESSAGE, NULLABLE_STRING, SECONDS, STRING, THREAD_MESSAGE, ref
 
 PERSON = ref("Person")
 _PERSON_FIELDS = {

@@ -1,78 +1,29 @@
 """The threads part of the OpenAPI document: the inbox, a thread and its live events, share
 links, listening and reactions, the JSON API behind a share link (no account needed) and
-oEmbed. `relay.openapi` merges these paths and schemas into the document it serves."""
+oEmbed. `relay.web.openapi` merges these paths and schemas into the document it serves."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def errors(*codes: int) -> dict[str, Any]:
-    return {
-        str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
-        for c in codes
-    }
-
-
-def bare_errors(*codes: int) -> dict[str, Any]:
-    """Errors of HEAD requests: a status and headers, no body."""
-    return {str(c): {"description": "error (no body: HEAD)"} for c in codes}
-
-
-def json_content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def in_path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": schema,
-        "description": description,
-    }
-
-
-STRING = {"type": "string"}
-NULLABLE_STRING = {"type": ["string", "null"]}
-SECONDS = {"type": ["number", "null"], "minimum": 0}
-ID = in_path("id", STRING, "a thread or message id")
-TOKEN = in_path("token", {"type": "string", "minLength": 8, "maxLength": 64}, "share link token")
-REACTION = in_path("reaction", {"type": "integer", "minimum": 0}, "reaction id")
-CSRF = {
-    "name": "X-CSRF-Token",
-    "in": "header",
-    "required": False,
-    "schema": STRING,
-    "description": "required when a cookie (session or guest) authenticates the call: the "
-    "`csrf` of the thread document, or of POST /s/{token}/guest; a wrong one answers 403",
-}
-GONE = "410 for a revoked or expired link (or a deleted thread)"
-# Behind a link nothing is required; a passcode-protected link needs its unlock cookie, and a
-# guest (or a signed-in user) is who replies and reacts.
-LINK_SECURITY: list[dict[str, list[str]]] = [
-    {},
-    {"linkUnlock": []},
-    {"guest": []},
-    {"guest": [], "linkUnlock": []},
-    {"session": []},
-    {"bearer": []},
-]
-DELETED = {"204": {"description": "deleted"}}
-MESSAGE = ref("Message")
-THREAD_MESSAGE = ref("ThreadMessage")
-TRANSCRIPT = ref("Transcript")
-
+from relay.web.openapi_parts import (
+    CSRF,
+    DELETED,
+    ERROR,
+    GONE,
+    ID,
+    LINK_SECURITY,
+    MESSAGE,
+    REACTION,
+    STRING,
+    THREAD_MESSAGE,
+    TOKEN,
+    TRANSCRIPT,
+    body,
+    errors,
+    json_content,
+    ref,
+)
 
 # One server-sent event, as a client's parser gives it (a `retry:` line alone is not one).
 EVENT = {
@@ -134,7 +85,7 @@ def _listen(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
         "description": "The furthest position is kept; reaching 90% of the duration (or "
         "`heard: true`) marks the message heard for good.",
         "parameters": [CSRF],
-        "requestBody": _body(ref("NewListen")),
+        "requestBody": body(ref("NewListen")),
         "responses": {"200": json_content(ref("Listen")), **errors(*codes)},
     }
 
@@ -143,7 +94,7 @@ def _react(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
     return {
         "summary": summary,
         "parameters": [CSRF],
-        "requestBody": _body(ref("NewReaction")),
+        "requestBody": body(ref("NewReaction")),
         "responses": {"201": json_content(ref("Reaction"), "created"), **errors(*codes)},
     }
 
@@ -199,7 +150,7 @@ THREAD_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Create a share link (at most 50 per thread)",
             "parameters": [CSRF],
-            "requestBody": _body(ref("NewLink")),
+            "requestBody": body(ref("NewLink")),
             "responses": {
                 "201": json_content(ref("Link"), "created"),
                 **errors(400, 401, 403, 404, 413),
@@ -267,7 +218,7 @@ THREAD_PATHS: dict[str, Any] = {
             "description": "Sets the `relay_guest` cookie (path /s/{token}, 90 days). JSON only, "
             "so a cross-site form cannot send it; 403 on a view-only link; 429 when the link "
             "took RELAY_GUESTS_PER_LINK_HOUR new names in the past hour.",
-            "requestBody": _body(
+            "requestBody": body(
                 {
                     "type": "object",
                     "required": ["name"],
@@ -293,7 +244,7 @@ THREAD_PATHS: dict[str, Any] = {
                 "past a guest's hourly quota or the open uploads per person; 507 when the "
                 "server is short of disk space.",
                 "parameters": [CSRF],
-                "requestBody": _body(ref("NewLinkMessage")),
+                "requestBody": body(ref("NewLinkMessage")),
                 "responses": {
                     "201": json_content(THREAD_MESSAGE, "created"),
                     **errors(400, 401, 403, 404, 410, 413, 429, 507),
@@ -367,22 +318,3 @@ THREAD_PATHS: dict[str, Any] = {
         }
     },
 }
-
-
-def behind_link(item: dict[str, Any]) -> dict[str, Any]:
-    """A tus path item as served below /s/{token}/uploads/ for replies through a link."""
-    scoped: dict[str, Any] = {"parameters": [TOKEN, *item.get("parameters", [])]}
-    for method, operation in item.items():
-        if method == "parameters":
-            continue
-        operation = {**operation, "summary": f"Behind a share link: {operation['summary']}"}
-        if operation.get("security") != []:
-            operation = {"security": LINK_SECURITY, **operation}
-            more = bare_errors if method == "head" else errors
-            operation["responses"] = {**operation["responses"], **more(401, 404, 410)}
-            if method != "head":
-                operation["responses"] |= errors(403)  # CSRF
-        else:  # capabilities, the same everywhere: the token is not looked at
-            operation["parameters"] = [{**TOKEN, "schema": STRING}]
-        scoped[method] = operation
-    return scoped

@@ -102,7 +102,7 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 def base_url(request: Request) -> str:
     """Public origin for absolute links: RELAY_PUBLIC_URL, else the request's Host, which
-    relay.middleware.AllowedHosts has checked against RELAY_ALLOWED_HOSTS."""
+    relay.web.middleware.AllowedHosts has checked against RELAY_ALLOWED_HOSTS."""
     configured = services(request).settings.public_url
     return (configured or str(request.base_url)).rstrip("/")
 

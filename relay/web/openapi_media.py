@@ -1,11 +1,11 @@
 """The media part of the OpenAPI document (renditions, for members and behind a share link)
-and the two forms of a link's page: join and passcode. `relay.openapi` merges these paths."""
+and the two forms of a link's page: join and passcode. `relay.web.openapi` merges these paths."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from relay.openapi_threads import (
+from relay.web.openapi_parts import (
     GONE,
     ID,
     LINK_SECURITY,

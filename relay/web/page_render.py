@@ -17,10 +17,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from relay.errors import NotFound, RelayError
-from relay.http import services
 from relay.settings import Settings
+from relay.web.http import services
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "web" / "templates"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -101,7 +101,7 @@ def is_share(request: Request) -> bool:
 
 
 def protect(request: Request, response: Response) -> Response:
-    """What pages add to the headers that relay.middleware.SecurityHeaders sets everywhere."""
+    """What pages add to the headers that relay.web.middleware.SecurityHeaders sets everywhere."""
     response.headers["Content-Security-Policy"] = content_security_policy(
         services(request).settings
     )

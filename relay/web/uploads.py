@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from relay import link_auth, tus, upload_service
+from relay import tus, upload_service
 from relay.context import Services
+from relay.enums import MessageStatus
 from relay.errors import (
     BadRequest,
     Conflict,
@@ -20,9 +21,11 @@ from relay.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from relay.http import base_url, require_user, services
-from relay.messages import kind_for_type, new_message, title_from_filename
-from relay.models import Message, MessageStatus, Upload
+from relay.inputs import Draft
+from relay.messages import kind_for_type, title_from_filename
+from relay.models import Message, Upload
+from relay.web import link_auth
+from relay.web.http import base_url, require_user, services
 
 
 class _TooLong(Exception):
@@ -125,29 +128,31 @@ async def create(request: Request) -> Response:
     message = await _target_message(request, who.user.id, metadata)
     with_body = request.headers.get("content-type") == tus.CONTENT_TYPE
     made = message is None
-    async with svc.sessions.begin() as session:
-        if message is None:
-            filetype = metadata.get("filetype", "")
-            message, _ = await new_message(
-                session,
-                who.user.id,
-                kind_for_type(filetype),
-                title=metadata.get("title") or title_from_filename(metadata.get("filename", "")),
-                secret=svc.secret,
-            )
-        message_id = message.id
     upload = None
     try:
-        upload = await upload_service.open_upload(
-            svc, message_id=message_id, owner_id=who.user.id, length=length, metadata=metadata
-        )
+        if message is None:
+            filetype = metadata.get("filetype", "")
+            title = metadata.get("title") or title_from_filename(metadata.get("filename", ""))
+            message, upload = await upload_service.start_message(
+                svc,
+                kind_for_type(filetype),
+                Draft(title=title),
+                upload_service.Author(who.user.id),
+                length=length,
+                metadata=metadata,
+            )
+        else:
+            upload = await upload_service.open_upload(
+                svc, message_id=message.id, owner_id=who.user.id, length=length, metadata=metadata
+            )
+        assert upload is not None
         headers = _headers(upload, Location=f"{base_url(request)}/api/uploads/{upload.id}")
         if with_body:
             headers["Upload-Offset"] = str(await _receive(request, svc, upload, length))
     except RelayError:
         # The answer names no upload to resume, so nothing this request made may stay.
-        if made:
-            await upload_service.discard_message(svc, message_id)
+        if made and message is not None:
+            await upload_service.discard_message(svc, message.id)
         elif upload is not None:
             await upload_service.terminate(svc, upload)
         raise

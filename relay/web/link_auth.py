@@ -12,8 +12,8 @@ from starlette.responses import Response
 from relay import access, auth, links
 from relay.access import Seat
 from relay.errors import Forbidden, Unauthorized
-from relay.http import CSRF_HEADER, SAFE_METHODS, is_https, principal, services
 from relay.models import Message, ShareLink, User
+from relay.web.http import CSRF_HEADER, SAFE_METHODS, is_https, principal, services
 
 GUEST_COOKIE = "relay_guest"
 UNLOCK_COOKIE = "relay_unlock"

@@ -16,8 +16,10 @@ from starlette.routing import Route
 
 from relay import access, auth, i18n, thread_view, threads, throttle
 from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
-from relay.http import base_url, principal, services
-from relay.link_auth import (
+from relay.models import Message, Rendition, ShareLink, User
+from relay.thread_view import display_name
+from relay.web.http import base_url, principal, services
+from relay.web.link_auth import (
     UNLOCK_COOKIE,
     PasscodeRequired,
     is_unlocked,
@@ -26,9 +28,7 @@ from relay.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.models import Message, Rendition, ShareLink, User
-from relay.page_render import duration_text, here, page, protect, redirect, render
-from relay.thread_view import display_name
+from relay.web.page_render import duration_text, here, page, protect, redirect, render
 
 # Passcode guesses, whichever instance they reach: 10 per link and client address in 10
 # minutes, so that a stranger cannot lock out the holder, and 100 per link from everywhere;

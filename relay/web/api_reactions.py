@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse, Response
 from relay import access, reactions
 from relay.access import Seat
 from relay.errors import Forbidden
-from relay.http import json_body, require_user, services
 from relay.models import Message, User
+from relay.web.http import json_body, require_user, services
 
 
 async def listen(request: Request) -> Response:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, link_auth, transcripts
+from relay import access, transcripts
 from relay.errors import BadRequest, Forbidden
-from relay.http import json_body, require_user, services
+from relay.web import link_auth
+from relay.web.http import json_body, require_user, services
 
 
 async def for_user(request: Request) -> Response:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay.http import services
+from relay.web.http import services
 
 
 async def healthz(request: Request) -> Response:

@@ -15,7 +15,6 @@ from relay import (
     auth,
     inputs,
     reactions,
-    sse,
     thread_view,
     threads,
     throttle,
@@ -25,10 +24,18 @@ from relay import (
 from relay.access import Seat
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
-from relay.http import base_url, json_body, services
-from relay.link_auth import GUEST_COOKIE, GUEST_DAYS, Visitor, seat_for, set_link_cookie, visitor
-from relay.messages import delete_message, new_message
-from relay.models import Guest, Message, MessageKind, User, new_id
+from relay.messages import delete_message
+from relay.models import Guest, Message, User, new_id
+from relay.web import sse
+from relay.web.http import base_url, json_body, services
+from relay.web.link_auth import (
+    GUEST_COOKIE,
+    GUEST_DAYS,
+    Visitor,
+    seat_for,
+    set_link_cookie,
+    visitor,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -113,13 +120,17 @@ async def reply(request: Request) -> Response:
     who = await visitor(request)
     data = await json_body(request)
     kind = inputs.message_kind(data.get("kind"))
+    draft = inputs.draft(data)
+    parent_id = data.get("parent_id")
+    if parent_id is not None and not isinstance(parent_id, str):
+        raise BadRequest("'parent_id' must be a message id.")
     svc = services(request)
     token = request.path_params["token"]
-    async with svc.sessions.begin() as session:
+
+    async def author(session: AsyncSession) -> upload_service.Author:
         seat = await seat_for(request, session, token, who)
         access.require_reply(seat)
         assert seat.user is not None
-        parent_id = data.get("parent_id")
         if parent_id is None:
             parent = await session.scalar(
                 select(Message)
@@ -127,39 +138,25 @@ async def reply(request: Request) -> Response:
                 .order_by(Message.created_at.desc(), Message.id)
                 .limit(1)
             )
-        elif isinstance(parent_id, str):
-            parent = await access.message_in_thread(session, seat, parent_id)
         else:
-            raise BadRequest("'parent_id' must be a message id.")
+            parent = await access.message_in_thread(session, seat, parent_id)
         if parent is None:
             raise BadRequest("This thread has no message to reply to.")
         is_guest = who.guest_link is not None
         if is_guest:
             await _guest_quota(svc, session, "messages", seat.user.id)
-        message, _ = await new_message(
-            session,
-            seat.user.id,
-            kind,
-            title=inputs.text_field(data, "title"),
-            body=inputs.text_field(data, "body"),
-            parent=parent,
-            at=inputs.moment(data.get("at")),
-            guest=is_guest,
-            secret=svc.secret,
-        )
-        user_id = seat.user.id
-    upload_url = None
-    if kind is not MessageKind.text:
-        upload_id = await upload_service.create_upload(svc, message.id, user_id)
-        upload_url = f"{base_url(request)}/s/{token}/uploads/{upload_id}"
+        return upload_service.Author(seat.user.id, parent, guest=is_guest)
+
+    message, upload = await upload_service.start_message(svc, kind, draft, author)
     async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, who)
-        saved = await session.get(Message, message.id)
-        assert saved is not None
         urls = thread_view.link_urls(base_url(request), token, None)
-        (body,), _ = await thread_view.message_items(session, seat, urls, [saved])
-    if upload_url:
-        body |= {"upload_url": upload_url, "upload_offset": 0}
+        (body,), _ = await thread_view.message_items(session, seat, urls, [message])
+    if upload is not None:
+        body |= {
+            "upload_url": f"{base_url(request)}/s/{token}/uploads/{upload.id}",
+            "upload_offset": 0,
+        }
     return JSONResponse(body, status_code=201)
 
 

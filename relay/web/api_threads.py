@@ -9,11 +9,13 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, auth, inbox, links, sse, thread_view, threads
+from relay import access, auth, inbox, links, thread_view, threads
 from relay.db import utcnow
+from relay.enums import LinkRights
 from relay.errors import BadRequest, Forbidden, NotFound
-from relay.http import base_url, json_body, require_user, services
-from relay.models import LinkRights, Message, ShareLink
+from relay.models import Message, ShareLink
+from relay.web import sse
+from relay.web.http import base_url, json_body, require_user, services
 
 MAX_LINK_DAYS = 366
 MAX_LINKS = 50
