@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from relay.db import utcnow
+from relay.db import UTCDateTime, enum_column, utcnow
 from relay.enums import (
     JobState,
     LinkRights,
@@ -38,33 +34,6 @@ from relay.enums import (
 def new_id() -> str:
     """A non-guessable id: knowing one id never helps to find another."""
     return secrets.token_urlsafe(12)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
 
 
 class Base(DeclarativeBase):
@@ -116,8 +85,8 @@ class Message(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     author_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
-    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
+    kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind))
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus))
     thread_id: Mapped[str] = mapped_column(String(32), index=True)
     # The moment (seconds) of the parent message this reply points at.
     at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -181,7 +150,7 @@ class ThreadMember(Base):
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole))
+    role: Mapped[MemberRole] = mapped_column(enum_column(MemberRole))
     via_link: Mapped[str | None] = mapped_column(  # the link's key
         ForeignKey("share_links.key", ondelete="CASCADE"), nullable=True
     )
@@ -203,7 +172,7 @@ class ShareLink(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    rights: Mapped[LinkRights] = mapped_column(_enum(LinkRights), default=LinkRights.reply)
+    rights: Mapped[LinkRights] = mapped_column(enum_column(LinkRights), default=LinkRights.reply)
     label: Mapped[str] = mapped_column(String(200), default="")
     passcode_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -247,7 +216,7 @@ class Job(Base):
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.queued)
+    state: Mapped[JobState] = mapped_column(enum_column(JobState), default=JobState.queued)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -265,7 +234,7 @@ class Transcript(Base):
     message_id: Mapped[str] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
     )
-    status: Mapped[TranscriptStatus] = mapped_column(_enum(TranscriptStatus))
+    status: Mapped[TranscriptStatus] = mapped_column(enum_column(TranscriptStatus))
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     language_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
     model: Mapped[str] = mapped_column(String(200), default="")

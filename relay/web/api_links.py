@@ -19,7 +19,7 @@ from relay import (
     threads,
     throttle,
     transcripts,
-    upload_service,
+    upload_start,
 )
 from relay.access import Seat
 from relay.context import Services
@@ -127,7 +127,7 @@ async def reply(request: Request) -> Response:
     svc = services(request)
     token = request.path_params["token"]
 
-    async def author(session: AsyncSession) -> upload_service.Author:
+    async def author(session: AsyncSession) -> upload_start.Author:
         seat = await seat_for(request, session, token, who)
         access.require_reply(seat)
         assert seat.user is not None
@@ -145,9 +145,9 @@ async def reply(request: Request) -> Response:
         is_guest = who.guest_link is not None
         if is_guest:
             await _guest_quota(svc, session, "messages", seat.user.id)
-        return upload_service.Author(seat.user.id, parent, guest=is_guest)
+        return upload_start.Author(seat.user.id, parent, guest=is_guest)
 
-    message, upload = await upload_service.start_message(svc, kind, draft, author)
+    message, upload = await upload_start.start_message(svc, kind, draft, author)
     async with svc.sessions.begin() as session:
         seat = await seat_for(request, session, token, who)
         urls = thread_view.link_urls(base_url(request), token, None)

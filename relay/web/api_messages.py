@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, inputs, upload_service
+from relay import access, inputs, upload_start
 from relay.enums import MessageStatus
 from relay.errors import BadRequest, Forbidden
 from relay.message_view import load_media, message_json
@@ -66,13 +66,13 @@ async def create(request: Request) -> Response:
     if parent_id is not None and not isinstance(parent_id, str):
         raise BadRequest("'parent_id' must be a message id.")
 
-    async def author(session: AsyncSession) -> upload_service.Author:
+    async def author(session: AsyncSession) -> upload_start.Author:
         if not parent_id:
-            return upload_service.Author(who.user.id)
+            return upload_start.Author(who.user.id)
         access.require_reply(await access.message_seat(session, who.user, parent_id))
-        return upload_service.Author(who.user.id, await session.get(Message, parent_id))
+        return upload_start.Author(who.user.id, await session.get(Message, parent_id))
 
-    message, _ = await upload_service.start_message(svc, kind, draft, author)
+    message, _ = await upload_start.start_message(svc, kind, draft, author)
     async with svc.sessions.begin() as session:
         (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/messages/{message.id}"})

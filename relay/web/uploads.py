@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from relay import tus, upload_service
+from relay import tus, upload_service, upload_start
 from relay.context import Services
 from relay.enums import MessageStatus
 from relay.errors import (
@@ -133,16 +133,16 @@ async def create(request: Request) -> Response:
         if message is None:
             filetype = metadata.get("filetype", "")
             title = metadata.get("title") or title_from_filename(metadata.get("filename", ""))
-            message, upload = await upload_service.start_message(
+            message, upload = await upload_start.start_message(
                 svc,
                 kind_for_type(filetype),
                 Draft(title=title),
-                upload_service.Author(who.user.id),
+                upload_start.Author(who.user.id),
                 length=length,
                 metadata=metadata,
             )
         else:
-            upload = await upload_service.open_upload(
+            upload = await upload_start.open_upload(
                 svc, message_id=message.id, owner_id=who.user.id, length=length, metadata=metadata
             )
         assert upload is not None
@@ -152,7 +152,7 @@ async def create(request: Request) -> Response:
     except RelayError:
         # The answer names no upload to resume, so nothing this request made may stay.
         if made and message is not None:
-            await upload_service.discard_message(svc, message.id)
+            await upload_start.discard_message(svc, message.id)
         elif upload is not None:
             await upload_service.terminate(svc, upload)
         raise
@@ -208,7 +208,7 @@ async def patch(request: Request) -> Response:
                 status_code=204, headers=_headers(upload, **{"Upload-Offset": str(offset)})
             )
         raise Conflict("This upload is complete already.")
-    upload_service.check_free_space(svc.settings)
+    upload_start.check_free_space(svc.settings)
     new_offset = await _receive(request, svc, upload, length)
     async with svc.sessions.begin() as session:
         upload = await session.get(Upload, upload.id) or upload
