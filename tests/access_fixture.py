@@ -3,7 +3,6 @@ how each kind of caller sends its requests (tests/test_access.py holds the matri
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
@@ -12,14 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from relay.db import utcnow
 from relay.enums import MessageStatus
 from relay.links import key_of
 from relay.models import Message, Rendition, ShareLink
 from tests.conftest import Person, World, add_person
-from tests.server import free_port
+from tests.server import on_uvicorn, stream_head
 
 CALLERS = [
     "anonymous",  # no credentials and no link (an unknown link token)
@@ -234,27 +232,10 @@ def headers_for(fixture: Fixture, caller: str) -> dict[str, str]:
 
 
 async def first_bytes(world: World, method: str, path: str, headers: dict) -> httpx.Response:
-    """A server-sent event stream never ends, and httpx's ASGI transport waits for the end:
-    serve the app with uvicorn and read the status and the first bytes only."""
-    port = free_port()
-    config = uvicorn.Config(
-        world.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            async with client.stream(method, path, headers=headers) as response:
-                first = b""
-                async for chunk in response.aiter_bytes():
-                    first = chunk
-                    break
-                if response.status_code == 200:
-                    assert response.headers["content-type"].startswith("text/event-stream")
-                    assert first.startswith(b"retry:"), first
-                return httpx.Response(response.status_code, headers=response.headers, content=first)
-    finally:
-        server.should_exit = True
-        await task
+    """The status and the first bytes of a server-sent event stream."""
+    async with on_uvicorn(world.app) as base:
+        response = await stream_head(base, path, headers, method)
+    if response.status_code == 200:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.content.startswith(b"retry:"), response.content
+    return response

@@ -1,4 +1,5 @@
-"""Run real `relay` processes (serve, worker, user add) for end-to-end tests and benchmarks."""
+"""Run real `relay` processes (serve, worker, user add) for end-to-end tests and benchmarks,
+or the app of a test behind uvicorn on the test's own loop."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from relay.settings import S3Settings
 
@@ -26,6 +30,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def on_uvicorn(app: object) -> AsyncIterator[str]:
+    """The app behind uvicorn on this loop, for live streams: they never end, and httpx's ASGI
+    transport waits for the end of a response. Yields the base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def stream_head(
+    base: str, path: str, headers: dict[str, str], method: str = "GET"
+) -> httpx.Response:
+    """Status, headers and the first bytes of a live stream."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        async with client.stream(method, path, headers=headers) as response:
+            first = b""
+            async for chunk in response.aiter_bytes():
+                first = chunk
+                break
+            return httpx.Response(response.status_code, headers=response.headers, content=first)
 
 
 def stack_env(

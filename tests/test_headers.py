@@ -3,17 +3,13 @@ errors), and unknown addresses answered with the product's own error, as a page 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from tests.conftest import World
 from tests.pages_helpers import HTML
-from tests.server import free_port
+from tests.server import on_uvicorn, stream_head
 from tests.thread_helpers import add_media, auth, start
 
 
@@ -24,34 +20,6 @@ def assert_protected(response: httpx.Response, *, share: bool) -> None:
         assert response.headers["x-robots-tag"] == "noindex", response.url
     else:
         assert "x-robots-tag" not in response.headers, response.url
-
-
-@asynccontextmanager
-async def served(world: World) -> AsyncIterator[str]:
-    """The app behind uvicorn on this loop: live streams never end, and httpx's ASGI transport
-    waits for the end of a response."""
-    port = free_port()
-    config = uvicorn.Config(
-        world.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def stream_head(base: str, path: str, headers: dict[str, str]) -> httpx.Response:
-    """Status and headers of a live stream, read up to its first bytes."""
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        async with client.stream("GET", path, headers=headers) as response:
-            async for _ in response.aiter_bytes():
-                break
-            return response
 
 
 async def test_json_answers_carry_the_security_headers(world: World) -> None:
@@ -104,7 +72,7 @@ async def test_tus_answers_carry_the_security_headers(world: World) -> None:
 
 async def test_live_streams_carry_the_security_headers(world: World) -> None:
     first = await start(world)
-    async with served(world) as base:
+    async with on_uvicorn(world.app) as base:
         member = await stream_head(base, f"/api/threads/{first['thread_id']}/events", auth(world))
         by_link = await stream_head(base, f"/s/{first['token']}/events", {})
     for response, share in ((member, False), (by_link, True)):

@@ -10,7 +10,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 
 from relay.context import Services
@@ -18,7 +17,7 @@ from relay.hub import ClientFull, EventHub
 from relay.settings import LimitSettings, Settings
 from relay.web.app import create_app
 from tests.conftest import Person, add_person
-from tests.server import free_port
+from tests.server import on_uvicorn
 
 LIMIT = 3
 
@@ -29,23 +28,11 @@ async def served(settings: Settings) -> AsyncIterator[tuple[str, Person, str]]:
     limited = settings.replace(limits=LimitSettings(streams_per_client=LIMIT))
     async with LifespanManager(create_app(limited)) as manager:
         person = await add_person(manager._state["relay"], "ann@example.org")
-        port = free_port()
-        config = uvicorn.Config(
-            manager.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-                await asyncio.sleep(0.01)
-            base = f"http://127.0.0.1:{port}"
+        async with on_uvicorn(manager.app) as base:
             async with httpx.AsyncClient(base_url=base, headers=person.headers) as client:
                 made = await client.post("/api/messages", json={"kind": "text", "body": "hi"})
                 assert made.status_code == 201, made.text
             yield base, person, made.json()["thread_id"]
-        finally:
-            server.should_exit = True
-            await task
 
 
 @asynccontextmanager
