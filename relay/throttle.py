@@ -55,14 +55,6 @@ async def _current(session: AsyncSession, limit: Limit) -> Throttle:
     return row
 
 
-async def check(session: AsyncSession, *limits: Limit) -> None:
-    """Refuse with 429 and Retry-After when any limit is reached; counts nothing."""
-    for limit in limits:
-        row = await _current(session, limit)
-        if row.count >= limit.most:
-            raise _refuse(limit, row)
-
-
 async def hit(session: AsyncSession, *limits: Limit) -> None:
     """Count one against every limit, or refuse (counting nothing) when any is reached."""
     rows = [(limit, await _current(session, limit)) for limit in limits]
