@@ -2,6 +2,11 @@
 
 - "embedded": SQLite file + local media folder (the `relay serve` default);
 - "scaled": PostgreSQL on 127.0.0.1:5432 + OpenStack Swift through s3api (infra/swift.sh).
+
+Every test gets one layer marker from the fixtures it uses (`pytest -m unit` and so on):
+`browser` drives Chromium; `integration` uses a real part (database, storage, ffmpeg,
+Whisper, a process, a temporary folder); `unit` uses none. A test that starts a process
+without any fixture carries its marker by hand.
 """
 
 from __future__ import annotations
@@ -87,6 +92,23 @@ async def _truncate(url: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     await engine.dispose()
+
+
+# Fixtures that need no real part: a test using only these is a unit test.
+PURE_FIXTURES = {"monkeypatch", "request", "capsys", "caplog", "_cheap_argon2", "event_loop_policy"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if any(item.get_closest_marker(name) for name in ("unit", "integration", "browser")):
+            continue  # marked by hand: a test that starts a process without a fixture
+        if used & {"browser", "playwright"}:
+            item.add_marker(pytest.mark.browser)
+        elif used - PURE_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(autouse=True)

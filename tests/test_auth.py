@@ -163,6 +163,7 @@ async def test_hash_threads_run_at_a_lower_priority(services: Services) -> None:
     assert await loop.run_in_executor(services.hashing, nice) > nice()
 
 
+@pytest.mark.integration  # starts a process
 def test_importing_auth_computes_no_hash() -> None:
     code = "import relay.auth as a; print(a._DUMMY_HASH)"
     result = subprocess.run(

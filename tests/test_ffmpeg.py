@@ -217,11 +217,13 @@ def test_preview_args_make_a_looping_small_webp() -> None:
     assert _option(argv[argv.index("-i") :], "-f") == "webp"
 
 
+@pytest.mark.integration  # starts a process
 async def test_run_returns_stdout() -> None:
     out = await ffmpeg.run([sys.executable, "-c", "print('hello')"], timeout=10)
     assert out == b"hello\n"
 
 
+@pytest.mark.integration  # starts a process
 async def test_run_lowers_priority() -> None:
     code = "import os; print(os.nice(0))"
     out = await ffmpeg.run([sys.executable, "-c", code], timeout=10, nice=5)
@@ -239,6 +241,7 @@ async def test_run_raises_ffmpeg_error_with_stderr_tail(tmp_path: Path) -> None:
     assert "No such file" in str(caught.value)
 
 
+@pytest.mark.integration  # starts a process
 async def test_run_with_stderr_returns_both() -> None:
     code = "import sys; print('out'); sys.stderr.write('err' * 10)"
     out, err = await ffmpeg.run_with_stderr([sys.executable, "-c", code], timeout=10)
@@ -250,6 +253,7 @@ async def test_run_with_stderr_returns_both() -> None:
     assert len(err) == 100 and err.endswith("x{}")
 
 
+@pytest.mark.integration  # starts a process
 async def test_run_caps_stderr() -> None:
     code = "import sys; sys.stderr.write('x' * 300_000 + 'END'); sys.exit(3)"
     with pytest.raises(FFmpegError) as caught:
@@ -291,6 +295,7 @@ async def test_run_timeout_kills_the_process_group(tmp_path: Path) -> None:
     assert await _wait_for(lambda: _gone(child))
 
 
+@pytest.mark.integration  # starts a process
 async def test_run_timeout_stops_endless_ffmpeg() -> None:
     # lavfi never appears in product argv; here it is an input that never ends.
     argv = ["ffmpeg", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=64x64", "-f", "null", "-"]

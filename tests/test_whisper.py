@@ -207,6 +207,7 @@ def test_locate_without_package_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         locate_model("")
 
 
+@pytest.mark.integration  # starts a process
 def test_locate_does_not_import_package() -> None:
     code = (
         "import sys; from workers.whisper import locate_model; locate_model(''); "
