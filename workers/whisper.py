@@ -32,6 +32,7 @@ __all__ = [
     "TranscriptionError",
     "TranscriptionUnavailable",
     "Word",
+    "detect_language",
     "drop_hallucinations",
     "load_model",
     "locate_model",
@@ -166,7 +167,7 @@ def transcribe(
         audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
         probability = None
         if language is None and not model.english_only:
-            language, probability = _detect(model, audio, fallback)
+            language, probability = detect_language(model, audio, fallback)
         raw_segments, info = model.whisper.transcribe(
             audio,
             language=language,
@@ -190,7 +191,7 @@ def transcribe(
     )
 
 
-def _detect(model: Model, audio: np.ndarray, fallback: str | None) -> tuple[str, float]:
+def detect_language(model: Model, audio: np.ndarray, fallback: str | None) -> tuple[str, float]:
     """(language, its probability): the detected one, or `fallback` when detection is
     unsure. Detection reads the first 30 s of speech, as faster-whisper's own does."""
     language, probability, ranked = model.whisper.detect_language(audio=audio, vad_filter=True)
