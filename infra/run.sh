@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infra/setup.sh
-exec .venv/bin/relay serve "$@"
+exec "${RELAY_VENV:-.venv}/bin/relay" serve "$@"

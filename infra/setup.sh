@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Relay needs on this machine: Debian packages (when root) and a virtual
-# environment in .venv. `infra/setup.sh` for running, `infra/setup.sh --test` for tests (which
-# also installs tus-js-client for tests/test_tus_interop.py into tests/interop/node_modules).
+# environment in .venv (or $RELAY_VENV). `infra/setup.sh` for running, `infra/setup.sh --test` for
+# tests (which also installs tus-js-client for tests/test_tus_interop.py into
+# tests/interop/node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,14 +41,15 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "Relay needs Python 3.11 or newer ($python is $("$python" --version 2>&1))" >&2
     exit 1
 fi
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+venv=${RELAY_VENV:-.venv}
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 
 extra=""
 [ "$mode" = "--test" ] && extra="[test]"
-stamp=".venv/.relay-installed$extra"
+stamp="$venv/.relay-installed$extra"
 # Reinstall only when the dependencies changed: a second run is instant.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".$extra"
     touch "$stamp"
 fi
 

@@ -67,13 +67,14 @@ COMPUTE_TYPES = (
 
 @dataclass(frozen=True)
 class WhisperSettings:
-    model: str = ""  # a directory, a model name ("small", "large-v3"), or "": the offline one
+    model: str = ""  # a folder, a name ("tiny.en", "small", "large-v3"), or "": offline base
     device: str = "auto"  # auto: cuda when CTranslate2 sees a GPU, else cpu
     compute_type: str = ""  # "": int8 on cpu, float16 on cuda
     threads: int = 0  # 0: CTranslate2's default (4, or OMP_NUM_THREADS)
-    # 1 is greedy decoding. Measured with tiny.en on two cores: a beam of 5 took 15% longer
-    # for a word error rate of 11.7% instead of 12.4%. Worth raising on a GPU.
-    beam_size: int = 1
+    # None: chosen per language (workers/whisper.py, BEAM_SIZES); a number for every language.
+    beam_size: int | None = None
+    # Where the default model is joined from its packages; Settings: $RELAY_DATA_DIR/models.
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -84,18 +85,19 @@ class WhisperSettings:
             )
         if not 0 <= self.threads <= 64:
             raise SettingsError("RELAY_WHISPER_THREADS must be between 0 and 64")
-        if not 1 <= self.beam_size <= 10:
+        if self.beam_size is not None and not 1 <= self.beam_size <= 10:
             raise SettingsError("RELAY_WHISPER_BEAM_SIZE must be between 1 and 10")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WhisperSettings:
         env = os.environ if environ is None else environ
+        beam = env.get("RELAY_WHISPER_BEAM_SIZE", "").strip()
         return cls(
             model=env.get("RELAY_WHISPER_MODEL", "").strip(),
             device=env.get("RELAY_WHISPER_DEVICE", "").strip().lower() or "auto",
             compute_type=env.get("RELAY_WHISPER_COMPUTE_TYPE", "").strip().lower(),
             threads=_int(env, "RELAY_WHISPER_THREADS", 0),
-            beam_size=_int(env, "RELAY_WHISPER_BEAM_SIZE", 1),
+            beam_size=_int(env, "RELAY_WHISPER_BEAM_SIZE", 1) if beam else None,
         )
 
     def resolved(self) -> tuple[str, str]:
@@ -153,6 +155,9 @@ class Settings:
         if not self.database_url:
             url = f"sqlite+aiosqlite:///{self.data_dir / 'relay.db'}"
             object.__setattr__(self, "database_url", url)
+        if self.whisper.cache_dir is None:
+            whisper = dataclasses.replace(self.whisper, cache_dir=self.data_dir / "models")
+            object.__setattr__(self, "whisper", whisper)
         if self.storage not in ("local", "s3"):
             raise SettingsError(f"RELAY_STORAGE must be 'local' or 's3', not {self.storage!r}")
         if self.s3.addressing not in ("path", "virtual"):

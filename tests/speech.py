@@ -18,15 +18,17 @@ def make_speech(
     *,
     lang: str = "en",
     speed: int = 150,
+    word_gap: int = 0,
     silence_before: float = 0.0,
     silence_after: float = 0.0,
 ) -> Path:
-    """`text` spoken by espeak-ng (`lang` is a voice: "en", "nl"), as 16-bit mono WAV."""
+    """`text` spoken by espeak-ng (`lang` is a voice: "en", "nl"), as 16-bit mono WAV;
+    `word_gap` adds that many 10 ms between words, as a careful speaker does."""
     if not silence_before and not silence_after:
-        _espeak(path, text, lang, speed)
+        _espeak(path, text, lang, speed, word_gap)
         return path
     with tempfile.TemporaryDirectory() as tmp:
-        raw = _espeak(Path(tmp) / "speech.wav", text, lang, speed)
+        raw = _espeak(Path(tmp) / "speech.wav", text, lang, speed, word_gap)
         delay = round(silence_before * 1000)
         # adelay shifts the start; apad adds the tail.
         audio_filter = f"adelay={delay}:all=1,apad=pad_dur={silence_after:.3f}"
@@ -35,12 +37,25 @@ def make_speech(
 
 
 def make_passage(
-    path: Path, sentences: list[str], *, lang: str = "en", speed: int = 150, pause: float = 0.6
+    path: Path,
+    sentences: list[str],
+    *,
+    lang: str = "en",
+    speed: int = 150,
+    word_gap: int = 0,
+    pause: float = 0.6,
 ) -> Path:
     """Sentences spoken one by one and joined with `pause` seconds of silence between."""
     with tempfile.TemporaryDirectory() as tmp:
         parts = [
-            make_speech(Path(tmp) / f"{i}.wav", s, lang=lang, speed=speed, silence_after=pause)
+            make_speech(
+                Path(tmp) / f"{i}.wav",
+                s,
+                lang=lang,
+                speed=speed,
+                word_gap=word_gap,
+                silence_after=pause,
+            )
             for i, s in enumerate(sentences)
         ]
         inputs = [arg for part in parts for arg in ("-i", str(part))]
@@ -108,9 +123,29 @@ def word_error_rate(ref: str, hyp: str) -> float:
     return previous[-1] / len(reference)
 
 
-def _espeak(path: Path, text: str, lang: str, speed: int) -> Path:
+# Words that carry no content in the Dutch test passages (articles, pronouns, prepositions,
+# auxiliaries): a transcript is judged by the other words.
+DUTCH_STOP_WORDS = frozenset(
+    "de het een en of van voor om op in aan naar met bij je jij ik we wij mij me ze zij hij "
+    "u uw ons onze is zijn was wordt worden heeft hebben wil kun kan nog al dat die dit er "
+    "niet ook dan te terug keer".split()
+)
+
+
+def content_words_found(ref: str, hyp: str, stop_words: frozenset[str]) -> float:
+    """Share of `ref`'s content words (not in `stop_words`) that `hyp` contains, after
+    `normalise`. Two neighbouring words of `hyp` count as one too: a compound written
+    apart ("klanten service") is still heard."""
+    wanted = [w for w in normalise(ref) if w not in stop_words]
+    heard = normalise(hyp)
+    found = set(heard) | {a + b for a, b in zip(heard, heard[1:], strict=False)}
+    return sum(w in found for w in wanted) / len(wanted) if wanted else 1.0
+
+
+def _espeak(path: Path, text: str, lang: str, speed: int, word_gap: int = 0) -> Path:
     subprocess.run(
-        ["espeak-ng", "-v", lang, "-s", str(speed), "-w", str(path), "--", text],
+        ["espeak-ng", "-v", lang, "-s", str(speed), "-g", str(word_gap), "-w", str(path)]
+        + ["--", text],
         check=True,
         capture_output=True,
         timeout=60,

@@ -8,6 +8,11 @@
     └── FFmpegError           ffmpeg or ffprobe failed; may be transient, worth a retry
         └── FFmpegTimeout     the run exceeded its wall-clock budget and was killed
 
+    TranscriptionError            transcription failed
+    ├── TranscriptionUnavailable  no usable model is configured or installed, or its file
+    │                             is damaged
+    └── LanguageNotSupported      the model cannot transcribe the requested language
+
 A bare `MediaError` means our own output failed verification: neither the author's fault
 nor likely to pass on a retry.
 """
@@ -70,3 +75,20 @@ class FFmpegTimeout(FFmpegError):
 
     def _message(self) -> str:
         return f"{Path(self.argv[0]).name} ran too long and was killed"
+
+
+class TranscriptionError(Exception):
+    """Transcription failed."""
+
+
+class TranscriptionUnavailable(TranscriptionError):
+    """No usable Whisper model is configured or installed, or its file is damaged."""
+
+
+class LanguageNotSupported(TranscriptionError):
+    """The model cannot transcribe the requested language."""
+
+    def __init__(self, model: str, language: str, message: str) -> None:
+        super().__init__(message)
+        self.model = model
+        self.language = language

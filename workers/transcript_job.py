@@ -37,7 +37,11 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             await jobs.complete(session, job)
             return
         lifecycle.mark_transcript(transcript, TranscriptStatus.running)
-        language = message.language or (author.language if author else None)
+        preference = author.language if author else None
+        # The message's language, else the author's; else detection, which falls back on the
+        # author's UI language when unsure. Relay stores no UI language (a browser's page
+        # language is a cookie), so the author's preference stands in for it.
+        language, fallback = message.language or preference, preference
         audio_key, duration = audio.storage_key, message.duration
     try:
         model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)
@@ -56,7 +60,9 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         await services.storage.get_file(audio_key, path)
         try:
             async with context.ffmpeg_slots:  # the same CPU budget as transcoding
-                result = await asyncio.to_thread(whisper.transcribe, model, path, language=language)
+                result = await asyncio.to_thread(
+                    whisper.transcribe, model, path, language=language, fallback=fallback
+                )
         except whisper.LanguageNotSupported as exc:
             raise JobFailed(str(exc)) from None
     rows = transcripts.segment_rows(job.message_id, result.segments)

