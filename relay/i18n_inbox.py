@@ -33,7 +33,6 @@ INBOX_CATALOGS: dict[str, dict[str, str]] = {
         "search_too_long": "A search may have at most {max} characters.",
         "hit_at": "at {time}",
         "hit_in": "in {thread}",
-        "hit_open": "Play {title} from {time}",
     },
     "nl": {
         "page_title": "Inbox",
@@ -64,6 +63,5 @@ INBOX_CATALOGS: dict[str, dict[str, str]] = {
         "search_too_long": "Een zoekopdracht mag hoogstens {max} tekens hebben.",
         "hit_at": "op {time}",
         "hit_in": "in {thread}",
-        "hit_open": "{title} afspelen vanaf {time}",
     },
 }

@@ -48,14 +48,15 @@ function boot(form) {
       "hit-link",
       el("span", "hit-title", title),
       " ",
-      el("span", "hit-time", fill(t.hit_at, { time })),
+      h.kind === "text" ? "" : el("span", "hit-time", fill(t.hit_at, { time })),
     );
     link.href = h.thread_url;
-    link.setAttribute("aria-label", fill(t.hit_open, { title, time }));
     const meta = el(
       "p",
       "hit-meta",
       el("span", "hit-speaker", h.speaker || ""),
+      " ",
+      Object.assign(el("span", "", "·"), { ariaHidden: "true" }),
       " ",
       el("span", "hit-thread", fill(t.hit_in, { thread: h.thread_title || t.untitled_thread })),
     );
