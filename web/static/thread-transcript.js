@@ -12,9 +12,10 @@ export function makeTranscript({ els, api, t, onSeek, onLanguage }) {
   let message = null;
   let loadedFor = null; // what was shown last, so a refetch only happens when something changed
 
-  function show(text) {
+  function show(text, state = "") {
     note.textContent = text;
     note.hidden = !text;
+    note.dataset.state = state;
   }
 
   function render() {
@@ -69,12 +70,12 @@ export function makeTranscript({ els, api, t, onSeek, onLanguage }) {
     segments = [];
     render();
     if (!message) return show(t.transcript_idle);
-    if (state !== "done" || !message.urls?.transcript) return show(t[TRANSCRIPT_NOTES[state]]);
+    if (state !== "done" || !message.urls?.transcript) return show(t[TRANSCRIPT_NOTES[state]], state);
     const data = await api.get(message.urls.transcript).catch(() => null);
     if (loadedFor !== key) return; // another message started meanwhile
     if (!data) {
       loadedFor = null;
-      return show(t.transcript_failed);
+      return show(t.transcript_failed, "failed");
     }
     segments = (data.segments || []).filter((s) => s.text?.trim());
     show(segments.length ? "" : t.transcript_empty);
