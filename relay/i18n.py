@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from relay.i18n_inbox import INBOX_CATALOGS
 from relay.i18n_thread import THREAD_CATALOGS
 
 LANG_COOKIE = "relay_lang"
@@ -173,6 +174,10 @@ def strings(lang: str) -> Mapping[str, str]:
 # script; both languages must have the same keys.
 def thread_strings(lang: str) -> Mapping[str, str]:
     return THREAD_CATALOGS.get(lang, THREAD_CATALOGS[DEFAULT])
+
+
+def inbox_strings(lang: str) -> Mapping[str, str]:
+    return INBOX_CATALOGS.get(lang, INBOX_CATALOGS[DEFAULT])
 
 
 # The sign-in page; both languages must have the same keys.

@@ -44,6 +44,26 @@ THREAD_CATALOGS: dict[str, dict[str, str]] = {
         "transcript_waiting": "The transcript is being made…",
         "transcript_failed": "The transcript could not be made.",
         "transcript_empty": "Nothing was said in this message.",
+        "transcript_idle": "Play a message to follow its transcript here.",
+        "transcript_unavailable": "Transcription is not set up on this server.",
+        "transcript_no_sound": "This message has no sound to transcribe.",
+        "transcript_failed_hint": (
+            "Try again, or choose the language that is spoken: the transcript is made anew."
+        ),
+        "transcript_unavailable_hint": (
+            "Ask whoever runs this Relay to set up a transcription model "
+            "(RELAY_WHISPER_MODEL), then press Transcribe again."
+        ),
+        "transcript_retry": "Transcribe again",
+        "transcript_language": "Language spoken",
+        "language_auto": "Detect",
+        "transcript_redo": "The transcript is being made again.",
+        "transcript_label": "Transcript of {title}",
+        "show_more": "Show more",
+        "show_less": "Show less",
+        "press_play": "Press play to listen from {time}.",
+        "skip_link": "Skip to content",
+        "sign_out": "Sign out",
         "jump_to": "Play from {time}: {text}",
         "playing": "Playing: {title}",
         "paused": "Paused: {title}",
@@ -133,6 +153,27 @@ THREAD_CATALOGS: dict[str, dict[str, str]] = {
         "transcript_waiting": "Het transcript wordt gemaakt…",
         "transcript_failed": "Het transcript kon niet worden gemaakt.",
         "transcript_empty": "In dit bericht wordt niets gezegd.",
+        "transcript_idle": "Speel een bericht af om hier het transcript te volgen.",
+        "transcript_unavailable": "Transcriptie is op deze server niet ingesteld.",
+        "transcript_no_sound": "Dit bericht heeft geen geluid om te transcriberen.",
+        "transcript_failed_hint": (
+            "Probeer het opnieuw, of kies de taal die gesproken wordt: het transcript wordt "
+            "opnieuw gemaakt."
+        ),
+        "transcript_unavailable_hint": (
+            "Vraag de beheerder van deze Relay om een transcriptiemodel in te stellen "
+            "(RELAY_WHISPER_MODEL) en druk dan op Opnieuw transcriberen."
+        ),
+        "transcript_retry": "Opnieuw transcriberen",
+        "transcript_language": "Gesproken taal",
+        "language_auto": "Herkennen",
+        "transcript_redo": "Het transcript wordt opnieuw gemaakt.",
+        "transcript_label": "Transcript van {title}",
+        "show_more": "Meer tonen",
+        "show_less": "Minder tonen",
+        "press_play": "Druk op afspelen om te luisteren vanaf {time}.",
+        "skip_link": "Naar de inhoud",
+        "sign_out": "Uitloggen",
         "jump_to": "Afspelen vanaf {time}: {text}",
         "playing": "Speelt: {title}",
         "paused": "Gepauzeerd: {title}",

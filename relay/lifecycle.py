@@ -9,11 +9,13 @@ transaction.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, jobs
-from relay.enums import MessageKind, MessageStatus, TranscriptStatus
-from relay.models import Message, Transcript
+from relay.db import utcnow
+from relay.enums import JobState, MessageKind, MessageStatus, TranscriptStatus
+from relay.models import Job, Message, Transcript
 
 NO_SOUND = "This message has no sound to transcribe."
 
@@ -57,13 +59,26 @@ def _set(session: AsyncSession, message: Message, status: MessageStatus) -> None
 async def queue_transcript(
     session: AsyncSession, message: Message, *, has_sound: bool, attempts: int
 ) -> None:
-    """Transcribe once the message is playable, so playback never waits for it."""
+    """Transcribe once the message is playable, so playback never waits for it; again when
+    its author asks (another language, a retry). Announced, so open pages say so at once."""
     transcript = await session.get(Transcript, message.id) or Transcript(message_id=message.id)
     session.add(transcript)
+    events.emit(session, message.thread_id, "transcript", message.id)
     if not has_sound:
         mark_transcript(transcript, TranscriptStatus.unavailable, NO_SOUND)
         return
     mark_transcript(transcript, TranscriptStatus.pending)
+    # A job still waiting reads the message's language when it runs: hurry it, not a second.
+    waiting = await session.scalar(
+        select(Job).where(
+            Job.kind == jobs.TRANSCRIBE_JOB,
+            Job.message_id == message.id,
+            Job.state == JobState.queued,
+        )
+    )
+    if waiting is not None:
+        waiting.run_at = utcnow()
+        return
     jobs.enqueue(
         session,
         jobs.TRANSCRIBE_JOB,

@@ -27,6 +27,14 @@ class Hit:
     kind: str
     start: float
     snippet_html: str
+    thread_id: str = ""
+    thread_title: str = ""
+    speaker: str = ""
+
+    @property
+    def thread_url(self) -> str:
+        """The thread page at the message, playing from the moment of the hit."""
+        return f"/t/{self.thread_id}?t={self.start:.1f}#m-{self.message_id}"
 
 
 def ts_config(language: str | None) -> str:
@@ -87,19 +95,27 @@ _VISIBLE = (
     "WHERE tm.user_id = :user AND tm.via_link IS NULL))"
 )
 
+# The thread's title is its first titled message's, as on the thread page.
+_COLUMNS = """s.message_id, s.start, m.title, m.kind, m.thread_id,
+       u.display_name AS speaker_name, u.email AS speaker_email,
+       (SELECT f.title FROM messages AS f WHERE f.thread_id = m.thread_id AND f.title != ''
+        ORDER BY f.created_at, f.id LIMIT 1) AS thread_title"""
+_FROM = """search_index AS s JOIN messages AS m ON m.id = s.message_id
+     LEFT JOIN users AS u ON u.id = m.author_id"""
+
 _SQLITE = f"""
-SELECT s.message_id, s.start, m.title, m.kind,
+SELECT {_COLUMNS},
        snippet(search_index, 3, '{_OPEN}', '{_CLOSE}', '…', 16) AS snippet
-FROM search_index AS s JOIN messages AS m ON m.id = s.message_id
+FROM {_FROM}
 WHERE search_index MATCH :q AND {_VISIBLE}
 ORDER BY rank LIMIT :limit
 """
 
 _POSTGRES = f"""
-SELECT s.message_id, s.start, m.title, m.kind,
+SELECT {_COLUMNS},
        ts_headline(s.config, s.body, websearch_to_tsquery(s.config, :q),
                    'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=24, MinWords=10') AS snippet
-FROM search_index AS s JOIN messages AS m ON m.id = s.message_id
+FROM {_FROM}
 WHERE s.tsv @@ websearch_to_tsquery(s.config, :q) AND {_VISIBLE}
 ORDER BY ts_rank(s.tsv, websearch_to_tsquery(s.config, :q)) DESC, s.start LIMIT :limit
 """
@@ -120,6 +136,10 @@ async def search(session: AsyncSession, user: User, query: str, limit: int = 50)
             kind=row.kind,
             start=float(row.start),
             snippet_html=highlight(row.snippet),
+            thread_id=row.thread_id,
+            thread_title=row.thread_title or "",
+            # A display name, else the e-mail's part before "@" (as relay.thread_view names).
+            speaker=row.speaker_name or (row.speaker_email or "").split("@", 1)[0],
         )
         for row in rows
     ]

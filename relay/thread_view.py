@@ -225,6 +225,8 @@ async def message_items(
                 "reactions": f"{base}/reactions",
                 "transcript": f"{base}/transcript",
                 "delete": base if mine else None,
+                # The author (with an account) sets the language it is transcribed in.
+                "language": f"/api/messages/{message.id}" if mine and me.id not in guests else None,
             },
         }
         items.append(data)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relay import events, keys, lifecycle, search
 from relay.context import Services
 from relay.db import utcnow
-from relay.enums import TranscriptStatus
+from relay.enums import MessageKind, MessageStatus, TranscriptStatus
 from relay.errors import BadRequest, NotFound
 from relay.models import Message, Rendition, Segment, Transcript
 from relay.titles import title_from_transcript
@@ -120,6 +120,24 @@ async def store(
         message.title = title_from_transcript(transcript.text)
     entries = search_entries(segments)
     await search.replace_entries(session, message.id, entries, transcript.language)
+
+
+async def set_language(
+    session: AsyncSession, message: Message, language: str | None, *, attempts: int
+) -> bool:
+    """The author's language for the message (None: detect it). A playable recording is
+    transcribed again in it, which also retries a failed transcript; one still being
+    processed is transcribed in it when ready. True when a transcription was queued."""
+    message.language = language
+    if message.kind is MessageKind.text or message.status is not MessageStatus.ready:
+        return False
+    audio = await session.scalar(
+        select(Rendition.id).where(Rendition.message_id == message.id, Rendition.name == "audio")
+    )
+    await lifecycle.queue_transcript(
+        session, message, has_sound=audio is not None, attempts=attempts
+    )
+    return True
 
 
 async def edit_segment(

@@ -92,6 +92,13 @@ MATRIX = [
         {**ANON_401, "other": 404, "view_member": 404, "admin": 403, "author": 204},
         fresh_msg,
     ),
+    row(
+        "PATCH",
+        "/api/messages/{}",
+        {**ANON_401, "other": 404, **VIEWER_ACT, "admin": 403, "author": 200},
+        msg,
+        json={"language": "nl"},
+    ),
     row("GET", "/api/messages/{}/transcript", {**ANON_401, "other": 404, "*": 200}, msg),
     row(
         "PATCH",

@@ -54,6 +54,10 @@ async def search_messages(request: Request) -> Response:
                     "start": hit.start,
                     "snippet_html": hit.snippet_html,
                     "url": f"/m/{hit.message_id}#t={hit.start:.1f}",
+                    "thread_id": hit.thread_id,
+                    "thread_title": hit.thread_title,
+                    "speaker": hit.speaker,
+                    "thread_url": hit.thread_url,
                 }
                 for hit in hits
             ],

@@ -1,4 +1,5 @@
-"""JSON API for messages: create (with its share link and tus upload), list, detail, delete."""
+"""JSON API for messages: create (with its share link and tus upload), list, detail, change
+(the language it is transcribed in), delete."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import access, inputs, upload_start
+from relay import access, inputs, transcripts, upload_start
 from relay.enums import MessageStatus
 from relay.errors import BadRequest, Forbidden
 from relay.message_view import load_media, message_json
@@ -95,6 +96,25 @@ async def detail(request: Request) -> Response:
     who = await require_user(request)
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
+        (body,) = await _describe(request, session, who.user, [message])
+    return JSONResponse(body)
+
+
+async def change(request: Request) -> Response:
+    """The author sets the message's language ("nl", "en" or null to detect it): a playable
+    recording is transcribed again in it."""
+    who = await require_user(request)
+    svc = services(request)
+    data = await json_body(request)
+    async with svc.sessions.begin() as session:
+        message = await access.message_for_user(session, who.user, request.path_params["id"])
+        if not access.can_change(who.user, message):
+            raise Forbidden("Only the author can change a message.")
+        if not isinstance(data, dict) or set(data) != {"language"}:
+            raise BadRequest('Send the language as {"language": "nl"}, "en" or null.')
+        language = inputs.language(data["language"])
+        attempts = svc.settings.jobs.transcribe_attempts
+        await transcripts.set_language(session, message, language, attempts=attempts)
         (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body)
 

@@ -51,6 +51,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/messages", api_messages.create, methods=["POST"]),
         Route("/api/messages", api_messages.list_own, methods=["GET"]),
         Route("/api/messages/{id}", api_messages.detail, methods=["GET"]),
+        Route("/api/messages/{id}", api_messages.change, methods=["PATCH"]),
         Route("/api/messages/{id}", api_messages.remove, methods=["DELETE"]),
         Route("/api/messages/{id}/transcript", api_transcripts.for_user, methods=["GET"]),
         Route(

@@ -103,6 +103,34 @@ PATHS: dict[str, Any] = {
             "summary": "Status, renditions and failure reason",
             "responses": {"200": _json(MESSAGE), **_errors(401, 404)},
         },
+        "patch": {
+            "summary": "The author sets the message's language; a playable recording is "
+            "transcribed again in it",
+            "description": "`null` detects the language. The transcript goes back to `pending` "
+            "and a transcription job is queued (sending the same language again retries a "
+            "failed transcript); a message still being processed is transcribed in the new "
+            "language when it is ready. 403 for members who are not the author.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["language"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "language": {
+                                    "type": ["string", "null"],
+                                    "pattern": "^[A-Za-z]{2}$",
+                                    "examples": ["nl", "en"],
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json(MESSAGE), **_errors(400, 401, 403, 404)},
+        },
         "delete": {
             "summary": "Delete the message and all its media",
             "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404)},
@@ -165,6 +193,14 @@ PATHS: dict[str, Any] = {
                                         "start": {"type": "number"},
                                         "snippet_html": {"type": "string"},
                                         "url": {"type": "string"},
+                                        "thread_id": {"type": "string"},
+                                        "thread_title": {"type": "string"},
+                                        "speaker": {"type": "string"},
+                                        "thread_url": {
+                                            "type": "string",
+                                            "description": "the thread page, playing the "
+                                            "message from the hit",
+                                        },
                                     },
                                 },
                             },

@@ -121,6 +121,11 @@ THREAD_SCHEMAS: dict[str, Any] = {
                                 "type": ["string", "null"],
                                 "description": "for the caller's own messages",
                             },
+                            "language": {
+                                "type": ["string", "null"],
+                                "description": "PATCH here to set the language of the "
+                                "caller's own message (signed in, not as a guest)",
+                            },
                         },
                     },
                 },

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay import access, auth, i18n, inbox, message_view
+from relay import access, auth, i18n, inbox, message_view, search
 from relay.errors import Forbidden, RelayError, TooManyRequests
 from relay.models import Message
 from relay.web import link_auth
@@ -22,6 +22,7 @@ from relay.web.page_render import here, page, protect, redirect, render
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
 MAX_FIELD = 1024
+SEARCH_LIMIT = 50
 
 
 def routes() -> list[Route]:
@@ -74,11 +75,7 @@ def _login(
     error: bool = False,
     refused: TooManyRequests | None = None,
 ) -> Response:
-    lang = i18n.pick(
-        request.query_params.get("lang"),
-        request.cookies.get(i18n.LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
+    lang = _lang(request)
     t = i18n.login_strings(lang)
     notice, status = (t["login_wrong"], 400) if error else (None, 200)
     if refused is not None:
@@ -162,13 +159,30 @@ async def logout(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
-    """The inbox: threads the user takes part in or was shared, newest activity first."""
+    """The inbox: threads the user takes part in or was shared, newest activity first; with
+    `?q=`, what was said or written that matches, each hit opening its thread at that moment.
+    A plain GET form, so searching works without JavaScript."""
     who = await principal(request)
     if who is None:
-        return redirect(request, "/login")
+        return redirect(
+            request,
+            "/login" + ("?next=" + quote(here(request), safe="") if request.query_params else ""),
+        )
+    asked = request.query_params.get("lang")
+    lang = _lang(request)
+    t = i18n.inbox_strings(lang)
+    query = request.query_params.get("q", "").strip()
+    hits: list[search.Hit] = []
+    notice = None
     async with services(request).sessions.begin() as session:
+        if len(query) > search.MAX_QUERY:
+            notice = t["search_too_long"].replace("{max}", str(search.MAX_QUERY))
+        elif query:
+            hits = await search.search(session, who.user, query, SEARCH_LIMIT)
         threads = await inbox.threads_of(session, who.user)
-    return render(request, "home.html", {**_who(who), "threads": threads})
+    context = {"threads": threads, "query": query, "hits": hits, "notice": notice}
+    response = render(request, "home.html", {**_who(who), **context, "lang": lang, "t": t})
+    return _remember_lang(request, response, asked, lang)
 
 
 async def message_page(request: Request) -> Response:
@@ -196,9 +210,7 @@ async def record_page(request: Request) -> Response:
     if who is None:
         return redirect(request, "/login?next=" + quote(here(request), safe=""))
     asked = request.query_params.get("lang")
-    lang = i18n.pick(
-        asked, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
-    )
+    lang = _lang(request)
     strings = i18n.strings(lang)
     reply_to = request.query_params.get("reply_to")
     parent = None
@@ -214,7 +226,19 @@ async def record_page(request: Request) -> Response:
         "max_seconds": int(services(request).settings.media.max_duration_seconds),
         "parent": parent,
     }
-    response = render(request, "record.html", context)
+    return _remember_lang(request, render(request, "record.html", context), asked, lang)
+
+
+def _lang(request: Request) -> str:
+    return i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def _remember_lang(request: Request, response: Response, asked: str | None, lang: str) -> Response:
+    """A language chosen with the page's switch link (`?lang=`) holds for the next pages."""
     if asked in i18n.CATALOGS:
         response.set_cookie(
             i18n.LANG_COOKIE,

@@ -42,6 +42,7 @@ export function makeApi(csrf) {
     get: (url) => request("GET", url),
     post: (url, body) => request("POST", url, body),
     put: (url, body, options) => request("PUT", url, body, options),
+    patch: (url, body) => request("PATCH", url, body),
     del: (url) => request("DELETE", url),
   };
 }

@@ -103,3 +103,23 @@ export function authorOf(message, t) {
 export function signature(message, extra = "") {
   return JSON.stringify([message, extra]);
 }
+
+// What a message's transcript shows: "done", "waiting" (pending or running: only while it
+// is being made), "failed", "unavailable" (no model on the server), "no_sound" or "none".
+export function transcriptState(message) {
+  const status = message?.transcript?.status;
+  if (!status || message.kind === "text") return "none";
+  if (status === "pending" || status === "running") return "waiting";
+  if (status === "unavailable") return byName(message.renditions).audio ? "unavailable" : "no_sound";
+  return ["done", "failed"].includes(status) ? status : "none";
+}
+
+// The words of each state, and the author's way out of the two that can be fixed.
+export const TRANSCRIPT_NOTES = {
+  waiting: "transcript_waiting",
+  failed: "transcript_failed",
+  unavailable: "transcript_unavailable",
+  no_sound: "transcript_no_sound",
+  none: "transcript_none",
+};
+export const TRANSCRIPT_HINTS = { failed: "transcript_failed_hint", unavailable: "transcript_unavailable_hint" };

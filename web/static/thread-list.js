@@ -11,7 +11,11 @@ import {
   percent,
   signature,
   titleOf,
+  TRANSCRIPT_NOTES,
+  transcriptState,
 } from "./thread-format.js";
+
+const LONG_TRANSCRIPT = 100; // characters past which a card offers "Show more"
 
 // h("p", {class: "x", onclick: f}, "text", child): a small element builder.
 export function h(tag, attrs = {}, ...children) {
@@ -30,6 +34,7 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
   const nodes = new Map(); // id -> {node, sig}
   let messages = [];
   let state = { current: null, playing: false };
+  const expanded = new Set(); // ids of cards whose whole transcript is shown
   const dateFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
 
   // Text messages are read, not played: they count as heard once they have been on screen.
@@ -92,6 +97,55 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
     }
     if (m.body) return h("div", { class: "tm-body" }, m.body);
     return null;
+  }
+
+  // The first lines of what was said, as chat apps show it; the whole text on request.
+  function transcript(m) {
+    const kind = transcriptState(m);
+    if (kind === "none" || kind === "no_sound") return null;
+    if (kind !== "done") return h("p", { class: `tm-transcript-note tm-transcript-${kind}` }, t[TRANSCRIPT_NOTES[kind]]);
+    const text = (m.transcript.text || "").trim();
+    if (!text) return null;
+    const open = expanded.has(m.id);
+    const id = `mx-${m.id}`;
+    const toggle = () => {
+      if (expanded.has(m.id)) expanded.delete(m.id);
+      else expanded.add(m.id);
+      render(messages, state);
+    };
+    return h(
+      "div",
+      { class: "tm-transcript-box" },
+      h(
+        "p",
+        { class: `tm-transcript${open ? " tm-transcript-open" : ""}`, id, lang: m.transcript.language || null },
+        h("span", { class: "visually-hidden" }, `${t.transcript}: `),
+        text,
+      ),
+      text.length > LONG_TRANSCRIPT
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "tm-more",
+              "aria-expanded": open ? "true" : "false",
+              "aria-controls": id,
+              "data-focus": "more",
+              onclick: toggle,
+            },
+            open ? t.show_less : t.show_more,
+          )
+        : null,
+    );
+  }
+
+  // "Show more" only where the clamped text really is cut off at this width.
+  function trimToggles() {
+    for (const box of root.querySelectorAll(".tm-transcript-box")) {
+      const text = box.querySelector(".tm-transcript:not(.tm-transcript-open)");
+      const more = box.querySelector(".tm-more");
+      if (text && more) more.hidden = text.scrollHeight <= text.clientHeight + 1;
+    }
   }
 
   function reactions(m) {
@@ -202,6 +256,7 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
         h("div", { class: "tm-head" }, h("h2", { class: "tm-title", id: titleId }, title), playButton),
         meta(m),
         body(m),
+        transcript(m),
         reactions(m),
         seenBy(m),
         remove,
@@ -228,7 +283,7 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
     for (const child of [...root.children]) if (!child.dataset.id) child.remove();
     let cursor = root.firstElementChild;
     for (const m of list) {
-      const extra = `${state.current === m.id}:${state.playing}:${heard(m)}:${messages.length}`;
+      const extra = `${state.current === m.id}:${state.playing}:${heard(m)}:${messages.length}:${expanded.has(m.id)}`;
       const sig = signature(m, extra);
       let entry = nodes.get(m.id);
       if (!entry || entry.sig !== sig) {
@@ -248,6 +303,7 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
       const again = nodes.get(focusedIn)?.node.querySelector(`[data-focus="${focusKey}"]`);
       again?.focus();
     }
+    trimToggles();
   }
 
   return {

@@ -18,27 +18,6 @@ import { cachedJson } from "./thread-api.js";
 const FLUSH_MS = 5000;
 const RESTART_WITHIN = 3; // "previous" past this many seconds restarts the message instead
 
-export function makePrefs(userId) {
-  const key = (name) => `relay.thread.${userId || "anon"}.${name}`;
-  return {
-    get(name, fallback) {
-      try {
-        const value = localStorage.getItem(key(name));
-        return value === null ? fallback : JSON.parse(value);
-      } catch {
-        return fallback; // private mode or storage disabled
-      }
-    },
-    set(name, value) {
-      try {
-        localStorage.setItem(key(name), JSON.stringify(value));
-      } catch {
-        /* not remembered, still applied */
-      }
-    },
-  };
-}
-
 export function makePlayer({ els, api, t, prefs, listen, threadTitle, hooks }) {
   const media = els.media;
   let messages = [];

@@ -2,16 +2,23 @@
 // the shared player, the waveform, the transcript, the list, live updates and the forms.
 
 import { ApiError, cachedJson, makeApi } from "./thread-api.js";
-import { byName, EMOJIS, fill } from "./thread-format.js";
+import { byName, clock, EMOJIS, fill, isPlayable, transcriptState } from "./thread-format.js";
+import { forms } from "./thread-forms.js";
 import { makeList } from "./thread-list.js";
 import { makeListen } from "./thread-listen.js";
-import { makePlayer, makePrefs } from "./thread-player.js";
+import { makePlayer } from "./thread-player.js";
+import { makePrefs } from "./thread-prefs.js";
 import { makeTranscript } from "./thread-transcript.js";
 import { makeWaveform } from "./thread-waveform.js";
 
 const REFRESH_DELAY_MS = 300;
 const LIVE_EVENTS = ["message", "status", "transcript", "reaction", "listen", "deleted", "link", "resync"];
 const GONE = new Set([401, 403, 404, 410]);
+// Only a finished transcript is announced by the server: while one is being made, look again
+// now and then (3 s, doubling up to a minute), so "being made" never outlives the making.
+const POLL_FIRST_MS = 3000;
+const POLL_MAX_MS = 60000;
+const BLOCKED_CHECK_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,7 +40,11 @@ function boot(root) {
   let player = null;
   let events = null;
   let refreshTimer = null;
+  let pollTimer = null;
+  let pollDelay = POLL_FIRST_MS;
+  let waitingKey = "";
   let ended = false;
+  const prefs = makePrefs(thread.me?.id);
 
   const listen = makeListen(api, () => list?.refresh());
   listen.sync(thread.messages);
@@ -65,15 +76,35 @@ function boot(root) {
     t,
     onSeek: (time) => player.seek(time),
   });
+  const panel = $("tp-transcript");
+  panel.open = Boolean(prefs.get("transcript", true));
+  panel.addEventListener("toggle", () => prefs.set("transcript", panel.open));
   const transcript = makeTranscript({
-    panel: $("tp-transcript"),
-    note: $("tp-transcript-note"),
-    list: $("tp-segments"),
+    els: {
+      panel,
+      note: $("tp-transcript-note"),
+      hint: $("tp-transcript-hint"),
+      retry: $("tp-retry"),
+      tools: $("tp-transcript-tools"),
+      language: $("tp-language"),
+      list: $("tp-segments"),
+    },
     api,
     t,
     onSeek: (time) => {
       player.seek(time);
       player.play();
+    },
+    async onLanguage(message, language) {
+      try {
+        await api.patch(message.urls.language, { language });
+        player.announce(t.transcript_redo);
+        await refresh();
+      } catch (error) {
+        failed(error);
+        transcript.reset();
+        transcript.load(player.current());
+      }
     },
   });
 
@@ -101,7 +132,7 @@ function boot(root) {
     },
     api,
     t,
-    prefs: makePrefs(thread.me?.id),
+    prefs,
     listen,
     threadTitle: thread.title || t.untitled_thread,
     hooks: {
@@ -132,8 +163,29 @@ function boot(root) {
     line.textContent = people?.length ? fill(t.waiting_on, { names: people.map((p) => p.name).join(", ") }) : "";
   }
 
+  // Titles made from a transcript arrive later: the thread's is its first titled message's.
+  function setTitle(title) {
+    const text = title || t.untitled_thread;
+    const heading = document.querySelector(".thread-head h1");
+    if (heading.textContent === text) return;
+    heading.textContent = text;
+    document.title = `${text} · Relay`;
+  }
+
+  function pollWhileMaking() {
+    clearTimeout(pollTimer);
+    const waiting = thread.messages.filter((m) => transcriptState(m) === "waiting").map((m) => m.id);
+    const key = waiting.join(",");
+    if (key !== waitingKey) pollDelay = POLL_FIRST_MS;
+    waitingKey = key;
+    if (!waiting.length || ended) return;
+    pollTimer = setTimeout(refresh, pollDelay);
+    pollDelay = Math.min(pollDelay * 2, POLL_MAX_MS);
+  }
+
   function apply(next) {
     thread = next;
+    setTitle(next.title);
     api.setCsrf(next.csrf);
     listen.sync(next.messages);
     player.setMessages(next.messages);
@@ -145,8 +197,27 @@ function boot(root) {
       waveform.setMarkers(current.reactions);
       transcript.load(current);
     }
+    pollWhileMaking();
     // The inline recorder follows its reply's status and the latest message from here.
     document.dispatchEvent(new CustomEvent("relay:thread", { detail: next }));
+  }
+
+  // A search hit links to /t/<thread>?t=<seconds>#m-<message>: play it from that moment.
+  function openLinkedMoment() {
+    const match = /^#m-([\w-]+)$/.exec(window.location.hash);
+    const message = match && thread.messages.find((m) => m.id === match[1]);
+    if (!message) return;
+    list.node(message.id)?.scrollIntoView({ block: "center" });
+    if (!isPlayable(message)) return;
+    const at = Number.parseFloat(new URLSearchParams(window.location.search).get("t"));
+    const start = Number.isFinite(at) && at > 0 ? at : null;
+    player.select(message, { at: start, autoplay: true });
+    // Safari (and Chrome without an earlier click here) refuse to start sound on their own.
+    setTimeout(() => {
+      if (player.current()?.id === message.id && player.media.paused) {
+        player.announce(fill(t.press_play, { time: clock(start || 0) }));
+      }
+    }, BLOCKED_CHECK_MS);
   }
 
   async function refresh() {
@@ -168,6 +239,7 @@ function boot(root) {
     ended = true;
     events?.close();
     clearTimeout(refreshTimer);
+    clearTimeout(pollTimer);
     player.stop();
     for (const id of ["tp", "tp-extra", "thread-list", "reply", "guest-name", "thread-waiting"]) {
       const node = $(id);
@@ -225,6 +297,7 @@ function boot(root) {
   apply(thread);
   $("tp").hidden = false;
   $("tp-extra").hidden = false;
+  openLinkedMoment();
 
   if (thread.urls.events && "EventSource" in window) {
     events = new EventSource(thread.urls.events);
@@ -238,51 +311,6 @@ function boot(root) {
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) listen.flushAll(true);
   });
-}
-
-function forms(api, t, currentThread, refresh) {
-  const reply = $("reply-form");
-  if (reply) {
-    reply.hidden = false;
-    const error = $("reply-error");
-    const send = $("reply-send");
-    reply.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const text = $("reply-body").value.trim();
-      if (!text) return;
-      send.disabled = true;
-      send.textContent = t.reply_sending;
-      error.hidden = true;
-      try {
-        const last = currentThread().messages.at(-1);
-        await api.post(reply.dataset.url, { kind: "text", body: text, parent_id: last?.id ?? null });
-        $("reply-body").value = "";
-        await refresh();
-      } catch (err) {
-        error.textContent = fill(t.reply_failed, { error: err.message });
-        error.hidden = false;
-      } finally {
-        send.disabled = false;
-        send.textContent = t.reply_send;
-      }
-    });
-  }
-  const guest = $("guest-form");
-  if (guest) {
-    guest.hidden = false;
-    guest.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const name = $("guest-input").value.trim();
-      if (!name) return;
-      try {
-        await api.post(guest.dataset.url, { name });
-        window.location.reload();
-      } catch (err) {
-        $("guest-error").textContent = fill(t.name_failed, { error: err.message });
-        $("guest-error").hidden = false;
-      }
-    });
-  }
 }
 
 const root = document.querySelector("[data-thread]");

@@ -1,0 +1,124 @@
+// The inbox's search, enhanced: results as you type, from /api/search, in the markup the
+// server renders for "/?q=" (which keeps working without this script).
+
+import { clock, fill } from "./thread-format.js";
+
+const DELAY_MS = 250;
+const $ = (id) => document.getElementById(id);
+
+// The API escapes the snippet and marks hits with <mark>: keep exactly that, as text and
+// <mark> elements, so nothing else in it could ever become markup here.
+export function snippetNodes(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  return [...template.content.childNodes].map((node) => {
+    if (node.nodeName !== "MARK") return document.createTextNode(node.textContent);
+    const mark = document.createElement("mark");
+    mark.textContent = node.textContent;
+    return mark;
+  });
+}
+
+function el(tag, className, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  node.append(...children);
+  return node;
+}
+
+function boot(form) {
+  const input = $("search-q");
+  const results = $("search-results");
+  const threads = $("inbox-threads");
+  let t = {};
+  try {
+    t = JSON.parse($("inbox-strings").textContent);
+  } catch {
+    return; // without its words the page keeps the plain form
+  }
+  let timer = null;
+  let pending = null;
+  let shown = input.value.trim();
+
+  function hit(h) {
+    const title = h.title || t[`untitled_${h.kind}`] || t.untitled_audio;
+    const time = clock(h.start);
+    const link = el(
+      "a",
+      "hit-link",
+      el("span", "hit-title", title),
+      " ",
+      h.kind === "text" ? "" : el("span", "hit-time", fill(t.hit_at, { time })),
+    );
+    link.href = h.thread_url;
+    const meta = el(
+      "p",
+      "hit-meta",
+      el("span", "hit-speaker", h.speaker || ""),
+      " ",
+      Object.assign(el("span", "", "·"), { ariaHidden: "true" }),
+      " ",
+      el("span", "hit-thread", fill(t.hit_in, { thread: h.thread_title || t.untitled_thread })),
+    );
+    return el("li", "hit card", link, el("p", "hit-snippet", ...snippetNodes(h.snippet_html)), meta);
+  }
+
+  function show(query, hits, error = null) {
+    results.hidden = !query;
+    threads.hidden = Boolean(query);
+    results.querySelector(".alert")?.remove();
+    $("search-heading").textContent = fill(t.search_results, { query });
+    let count = "";
+    if (error) count = fill(t.search_failed, { error });
+    else if (!hits.length) count = fill(t.search_none, { query });
+    else count = hits.length === 1 ? t.search_count_one : fill(t.search_count_many, { count: hits.length });
+    $("search-count").textContent = query ? count : "";
+    $("search-hits").replaceChildren(...hits.map(hit));
+    const url = query ? `/?q=${encodeURIComponent(query)}` : "/";
+    history.replaceState(null, "", url);
+  }
+
+  async function run() {
+    clearTimeout(timer);
+    const query = input.value.trim();
+    if (query === shown) return;
+    shown = query;
+    pending?.abort();
+    if (!query) return show("", []);
+    if (query.length > Number(input.maxLength || 200)) {
+      return show(query, [], fill(t.search_too_long, { max: input.maxLength }));
+    }
+    pending = new AbortController();
+    try {
+      const response = await fetch(`/api/search?q=${encodeURIComponent(query)}`, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        signal: pending.signal,
+      });
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.detail || data.error || response.statusText);
+      if (query === input.value.trim()) show(query, data.hits || []);
+    } catch (error) {
+      if (error.name !== "AbortError") show(query, [], error.message);
+    }
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, DELAY_MS);
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    shown = null; // pressing Search always asks again
+    run();
+  });
+  $("search-clear").addEventListener("click", (event) => {
+    event.preventDefault();
+    input.value = "";
+    run();
+    input.focus();
+  });
+}
+
+const form = document.querySelector("[data-search]");
+if (form) boot(form);
