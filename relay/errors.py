@@ -12,6 +12,7 @@ RelayError
  ├── UnsupportedMediaType  415
  ├── Locked                423
  ├── TooManyRequests       429
+ ├── NotImplementedFormat  501
  ├── ServiceUnavailable    503
  └── InsufficientStorage   507
 """
@@ -97,6 +98,12 @@ class TooManyRequests(RelayError):
     """The caller must wait before trying again (guessing a passcode, say)."""
 
     status, code = 429, "too_many_requests"
+
+
+class NotImplementedFormat(RelayError):
+    """A format the server does not produce (oEmbed asks for 501)."""
+
+    status, code = 501, "not_implemented"
 
 
 class ServiceUnavailable(RelayError):

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from relay.models import Message
 from relay.settings import Settings
-from relay.web import page_render
+from relay.web import middleware
 from tests.conftest import Person, World
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -73,7 +73,7 @@ def assert_page_headers(response: httpx.Response, settings: Settings, *, share: 
     assert csp["frame-ancestors"] == "'none'"
     assert csp["base-uri"] == "'none'"
     assert csp["form-action"] == "'self'"
-    allowed = {"'self'", *page_render.media_origins(settings)}
+    allowed = {"'self'", *middleware.media_origins(settings)}
     for directive in ("img-src", "media-src"):
         assert set(csp[directive].split()) <= allowed
     if share:

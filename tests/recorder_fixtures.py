@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.browser import ffprobe, launch, sign_in
-from tests.server import ROOT, add_user, serve, stack_env
+from tests.server import ROOT, add_users, serve, stack_env
 from tests.speech import make_passage
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,7 +45,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
         "max",
         "ned",
     )
-    tokens = {name: add_user(env, f"{name}@example.org") for name in names}
+    by_email = add_users(env, [f"{name}@example.org" for name in names])
+    tokens = {name: by_email[f"{name}@example.org"] for name in names}
     process, base = serve(env, tmp / "serve.log")
     try:
         yield base, tokens

@@ -13,7 +13,7 @@ from relay.db import utcnow
 from relay.enums import MessageStatus
 from relay.models import Thread
 from relay.settings import S3Settings, Settings
-from relay.web import page_render, pages
+from relay.web import middleware, page_render, pages
 from tests.conftest import World
 from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message, sign_in
 
@@ -46,15 +46,15 @@ def test_duration_text_formats_minutes_and_hours() -> None:
 
 
 def test_media_origins_local_store_is_only_self() -> None:
-    assert page_render.media_origins(Settings()) == []
-    assert "media-src 'self';" in page_render.content_security_policy(Settings())
+    assert middleware.media_origins(Settings()) == []
+    assert "media-src 'self';" in middleware.content_security_policy(Settings())
 
 
 def test_media_origins_s3_prefers_public_endpoint() -> None:
     s3 = S3Settings(endpoint_url="http://swift:8080", public_endpoint_url="https://Media.Example")
-    assert page_render.media_origins(Settings(storage="s3", s3=s3)) == ["https://media.example"]
+    assert middleware.media_origins(Settings(storage="s3", s3=s3)) == ["https://media.example"]
     virtual = S3Settings(endpoint_url="https://s3.example", bucket="b", addressing="virtual")
-    assert page_render.media_origins(Settings(storage="s3", s3=virtual)) == ["https://b.s3.example"]
+    assert middleware.media_origins(Settings(storage="s3", s3=virtual)) == ["https://b.s3.example"]
 
 
 def _request(path: str, accept: str) -> Request:

@@ -199,6 +199,9 @@ async def test_link_preview_tags_and_oembed_then_nothing_once_revoked(world: Wor
             response = await client.get("/oembed", params=params)
             assert response.status_code == status, params
             assert "Roadmap" not in response.text
+            # Errors too come in the one shape, and no cache keeps them.
+            assert set(response.json()) == {"error", "detail"}, params
+            assert response.headers["cache-control"] == "no-store"
         await world.client.delete(f"/api/links/{token}", headers=world.author.headers)
         gone = await client.get(f"/s/{token}", headers=HTML)
         assert gone.status_code == 410 and og(gone.text) == {} and "Roadmap" not in gone.text

@@ -121,7 +121,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, settings=settings),
         Middleware(AllowedHosts, hosts=settings.trusted_hosts),
     ]
 

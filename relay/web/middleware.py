@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import BadRequest
+from relay.settings import Settings
 
 
 class SecurityHeaders:
-    """nosniff and a Referrer-Policy on every response; below /s/ (share links) no Referer at
-    all and no search engine indexing either."""
+    """On every response: nosniff, a Referrer-Policy and the Content-Security-Policy; pages and
+    JSON are not stored by caches unless they say otherwise (static files and media do). Below
+    /s/ (share links) no Referer at all and no search engine indexing either."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.policy = content_security_policy(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,11 +34,50 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
+                headers.setdefault("Content-Security-Policy", self.policy)
+                kind = headers.get("content-type", "")
+                if not kind or kind.startswith(("text/html", "application/json")):
+                    headers.setdefault("Cache-Control", "no-store")
                 if share:
                     headers["X-Robots-Tag"] = "noindex"
             await send(message)
 
         await self.app(scope, receive, send_protected)
+
+
+def media_origins(settings: Settings) -> list[str]:
+    """Origins that media may come from besides our own: S3 answers with presigned URLs."""
+    if settings.storage != "s3":
+        return []
+    s3 = settings.s3
+    endpoint = s3.public_endpoint_url or s3.endpoint_url
+    if not endpoint:
+        hosts = ["s3.amazonaws.com", f"s3.{s3.region}.amazonaws.com"]
+        if s3.addressing == "virtual":
+            hosts = [f"{s3.bucket}.{host}" for host in hosts]
+        return [f"https://{host}" for host in hosts]
+    parts = urlsplit(endpoint)
+    netloc = parts.netloc.lower()
+    if s3.addressing == "virtual":
+        netloc = f"{s3.bucket}.{netloc}"
+    return [f"{parts.scheme}://{netloc}"]
+
+
+def content_security_policy(settings: Settings) -> str:
+    media = " ".join(["'self'", *media_origins(settings)])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src {media}",
+            f"media-src {media}",
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 def host_name(header: str) -> str:

@@ -309,11 +309,7 @@ THREAD_PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": json_content(ref("OEmbed")),
-                **errors(400, 401, 404),
-                "501": json_content(
-                    {"type": "object", "properties": {"error": {"const": "not_implemented"}}},
-                    "format not supported",
-                ),
+                **errors(400, 401, 404, 501),
             },
         }
     },

@@ -8,7 +8,7 @@ from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException
@@ -17,8 +17,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from relay.errors import NotFound, RelayError
-from relay.settings import Settings
-from relay.web.http import services
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "web" / "templates"
 
@@ -58,55 +56,8 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=_environment())
 
 
-# -- security headers -------------------------------------------------------------------
-
-
-def media_origins(settings: Settings) -> list[str]:
-    """Origins that media may come from besides our own: S3 answers with presigned URLs."""
-    if settings.storage != "s3":
-        return []
-    s3 = settings.s3
-    endpoint = s3.public_endpoint_url or s3.endpoint_url
-    if not endpoint:
-        hosts = ["s3.amazonaws.com", f"s3.{s3.region}.amazonaws.com"]
-        if s3.addressing == "virtual":
-            hosts = [f"{s3.bucket}.{host}" for host in hosts]
-        return [f"https://{host}" for host in hosts]
-    parts = urlsplit(endpoint)
-    netloc = parts.netloc.lower()
-    if s3.addressing == "virtual":
-        netloc = f"{s3.bucket}.{netloc}"
-    return [f"{parts.scheme}://{netloc}"]
-
-
-def content_security_policy(settings: Settings) -> str:
-    media = " ".join(["'self'", *media_origins(settings)])
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"img-src {media}",
-            f"media-src {media}",
-            "script-src 'self'",
-            "style-src 'self'",
-            "object-src 'none'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-        ]
-    )
-
-
 def is_share(request: Request) -> bool:
     return request.url.path.startswith("/s/")
-
-
-def protect(request: Request, response: Response) -> Response:
-    """What pages add to the headers that relay.web.middleware.SecurityHeaders sets everywhere."""
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        services(request).settings
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def render(
@@ -118,14 +69,11 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     context = {"share": is_share(request), "user": None, "csrf": "", **context}
-    response = templates().TemplateResponse(
-        request, name, context, status_code=status, headers=headers
-    )
-    return protect(request, response)
+    return templates().TemplateResponse(request, name, context, status_code=status, headers=headers)
 
 
-def redirect(request: Request, location: str) -> Response:
-    return protect(request, RedirectResponse(location, status_code=303))
+def redirect(location: str) -> Response:
+    return RedirectResponse(location, status_code=303)
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -147,8 +95,8 @@ def wants_html(request: Request) -> bool:
 def error_page(request: Request, exc: RelayError) -> Response:
     if exc.status == 401:
         if request.method in ("GET", "HEAD"):
-            return redirect(request, "/login?next=" + quote(here(request), safe=""))
-        return redirect(request, "/login")
+            return redirect("/login?next=" + quote(here(request), safe=""))
+        return redirect("/login")
     context = {"status": exc.status, "detail": exc.detail}
     return render(request, "error.html", context, status=exc.status, headers=exc.headers)
 

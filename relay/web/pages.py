@@ -13,11 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay import access, auth, i18n, inbox, message_view, search
-from relay.errors import Forbidden, RelayError, TooManyRequests
+from relay.errors import Forbidden, TooManyRequests
 from relay.models import Message
 from relay.web import link_auth
 from relay.web.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
-from relay.web.page_render import here, page, protect, redirect, render
+from relay.web.page_render import here, page, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
@@ -128,7 +128,7 @@ async def login(request: Request) -> Response:
         if old := request.cookies.get(SESSION_COOKIE):
             await auth.end_session(session, old)
         value, _ = await auth.start_session(session, user, settings.session_days)
-    response = redirect(request, next_path)
+    response = redirect(next_path)
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -148,7 +148,7 @@ async def logout(request: Request) -> Response:
     if cookie := request.cookies.get(SESSION_COOKIE):
         async with services(request).sessions.begin() as session:
             await auth.end_session(session, cookie)
-    response = redirect(request, "/login")
+    response = redirect("/login")
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=is_https(request), httponly=True, samesite="lax"
     )
@@ -165,7 +165,6 @@ async def home(request: Request) -> Response:
     who = await principal(request)
     if who is None:
         return redirect(
-            request,
             "/login" + ("?next=" + quote(here(request), safe="") if request.query_params else ""),
         )
     asked = request.query_params.get("lang")
@@ -188,7 +187,7 @@ async def home(request: Request) -> Response:
 async def message_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return redirect(request, "/login?next=" + quote(here(request), safe=""))
+        return redirect("/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         renditions = await message_view.load_renditions(session, message.id)
@@ -208,7 +207,7 @@ async def message_page(request: Request) -> Response:
 async def record_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return redirect(request, "/login?next=" + quote(here(request), safe=""))
+        return redirect("/login?next=" + quote(here(request), safe=""))
     asked = request.query_params.get("lang")
     lang = _lang(request)
     strings = i18n.strings(lang)
@@ -254,15 +253,11 @@ def _remember_lang(request: Request, response: Response, asked: str | None, lang
 async def share_status(request: Request) -> Response:
     """The share page polls this while the message is being processed."""
     token = request.path_params["token"]
-    try:
-        who = await link_auth.visitor(request)
-        async with services(request).sessions.begin() as session:
-            message = await link_auth.opened_message(request, session, who)
-            renditions = await message_view.load_renditions(session, message.id)
-    except RelayError as exc:
-        response = JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
-        return protect(request, response)
-    return protect(request, JSONResponse(_link_json(request, token, message, renditions)))
+    who = await link_auth.visitor(request)
+    async with services(request).sessions.begin() as session:
+        message = await link_auth.opened_message(request, session, who)
+        renditions = await message_view.load_renditions(session, message.id)
+    return JSONResponse(_link_json(request, token, message, renditions))
 
 
 def _link_json(

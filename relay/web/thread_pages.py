@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay import access, auth, i18n, thread_view, threads, throttle
-from relay.errors import BadRequest, NotFound, RelayError, TooManyRequests
+from relay.errors import BadRequest, NotFound, NotImplementedFormat, RelayError, TooManyRequests
 from relay.models import Message, Rendition, ShareLink, User
 from relay.thread_view import display_name
 from relay.web.http import base_url, principal, services
@@ -28,7 +28,7 @@ from relay.web.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.web.page_render import duration_text, here, page, protect, redirect, render
+from relay.web.page_render import duration_text, here, page, redirect, render
 
 # Passcode guesses, whichever instance they reach: 10 per link and client address in 10
 # minutes, so that a stranger cannot lock out the holder, and 100 per link from everywhere;
@@ -86,7 +86,7 @@ def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
 async def member_thread(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return redirect(request, "/login?next=" + quote(here(request), safe=""))
+        return redirect("/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         document = await thread_view.member_document(
@@ -136,9 +136,9 @@ async def join(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         seat = await seat_for(request, session, token, who, given if isinstance(given, str) else "")
         if seat.user is None or who.guest_link is not None:
-            return redirect(request, "/login?next=" + quote(f"/s/{token}", safe=""))
+            return redirect("/login?next=" + quote(f"/s/{token}", safe=""))
         await threads.join_through_link(session, seat)
-    return redirect(request, f"/t/{seat.thread.id}")
+    return redirect(f"/t/{seat.thread.id}")
 
 
 def _passcode_page(
@@ -167,7 +167,7 @@ async def unlock(request: Request) -> Response:
         async with sessions.begin() as session:
             link = await access.live_link(session, token)
             if link.passcode_hash is None:
-                return redirect(request, f"/s/{token}")
+                return redirect(f"/s/{token}")
             from_here, anywhere = await _count_guess(session, token, address)
     except TooManyRequests as exc:
         return _passcode_page(request, error=False, refused=exc)
@@ -183,7 +183,7 @@ async def unlock(request: Request) -> Response:
         # The holder's wrong guesses are forgotten; the link's count takes back the right one.
         await throttle.clear(session, from_here.key)
         await throttle.forgive(session, anywhere.key)
-    response = redirect(request, f"/s/{token}")
+    response = redirect(f"/s/{token}")
     set_link_cookie(
         request, response, token, UNLOCK_COOKIE, unlock_value(services(request).secret, link)
     )
@@ -259,23 +259,20 @@ def _token_of(url: str, origin: str) -> str:
 async def oembed(request: Request) -> Response:
     """oEmbed 1.0 (type "link"): 404 for unknown, revoked or expired links, 401 for
     protected ones, 501 for formats other than JSON, as the specification asks."""
-    try:
-        if request.query_params.get("format", "json") != "json":
-            return protect(request, JSONResponse({"error": "not_implemented"}, status_code=501))
-        url = request.query_params.get("url", "")
-        if not url or len(url) > 2000:
-            raise BadRequest("Give the share link as 'url'.")
-        token = _token_of(url, base_url(request))
-        async with services(request).sessions.begin() as session:
-            try:
-                link = await access.live_link(session, token)
-            except RelayError:
-                raise NotFound("No such link.") from None
-            if link.passcode_hash is not None:
-                raise PasscodeRequired("This link is protected by a passcode.")
-            og = await _preview(request, session, link, token)
-    except RelayError as exc:
-        return protect(request, JSONResponse(exc.as_json(), status_code=exc.status))
+    if request.query_params.get("format", "json") != "json":
+        raise NotImplementedFormat("Only the JSON format is served.")
+    url = request.query_params.get("url", "")
+    if not url or len(url) > 2000:
+        raise BadRequest("Give the share link as 'url'.")
+    token = _token_of(url, base_url(request))
+    async with services(request).sessions.begin() as session:
+        try:
+            link = await access.live_link(session, token)
+        except RelayError:
+            raise NotFound("No such link.") from None
+        if link.passcode_hash is not None:
+            raise PasscodeRequired("This link is protected by a passcode.")
+        og = await _preview(request, session, link, token)
     data: dict[str, Any] = {
         "version": "1.0",
         "type": "link",
@@ -287,4 +284,4 @@ async def oembed(request: Request) -> Response:
     }
     if og["image"]:
         data |= {"thumbnail_url": og["image"]}
-    return protect(request, JSONResponse(data))
+    return JSONResponse(data)
