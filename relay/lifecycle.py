@@ -27,12 +27,13 @@ def first_status(kind: MessageKind) -> MessageStatus:
 def mark_processing(session: AsyncSession, message: Message, *, attempts: int) -> None:
     """The upload is complete: queue the media job."""
     _set(session, message, MessageStatus.processing)
+    _queue(session, jobs.MEDIA_JOB, message, attempts)
+
+
+def _queue(session: AsyncSession, kind: str, message: Message, attempts: int) -> None:
+    """A job on the message, served in its author's turn (the fair claim order of relay.jobs)."""
     jobs.enqueue(
-        session,
-        jobs.MEDIA_JOB,
-        message_id=message.id,
-        owner_id=message.author_id,
-        max_attempts=attempts,
+        session, kind, message_id=message.id, owner_id=message.author_id, max_attempts=attempts
     )
 
 
@@ -79,13 +80,7 @@ async def queue_transcript(
     if waiting is not None:
         waiting.run_at = utcnow()
         return
-    jobs.enqueue(
-        session,
-        jobs.TRANSCRIBE_JOB,
-        message_id=message.id,
-        owner_id=message.author_id,
-        max_attempts=attempts,
-    )
+    _queue(session, jobs.TRANSCRIBE_JOB, message, attempts)
 
 
 def mark_transcript(
