@@ -35,9 +35,9 @@ from relay.migrate import upgrade
 from relay.settings import JobSettings, Settings
 from relay.storage import open_storage
 from relay.web.app import create_app
-from tests.server import stack_env
+from tests.support.server import stack_env
 
-pytest_plugins = ["tests.fixtures_storage", "tests.recorder_fixtures"]
+pytest_plugins = ["tests.support.storage", "tests.support.recorder"]
 
 T = TypeVar("T")
 PG_ADMIN_DSN = os.environ.get("RELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")

@@ -10,7 +10,8 @@ import pytest
 from starlette.routing import Mount, Route
 
 from relay.web.app import routes
-from tests.access_fixture import (
+from tests.conftest import World
+from tests.support.access import (
     CALLERS,
     MEDIA,
     NO_USER,
@@ -33,7 +34,6 @@ from tests.access_fixture import (
     thread,
     upload,
 )
-from tests.conftest import World
 
 
 def row(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import make_gaps
+from tests.support.media import make_gaps
 from workers import analysis
 from workers.analysis import (
     Loudness,

@@ -31,7 +31,7 @@ from relay.models import Message, Rendition
 from relay.settings import JobSettings, Settings
 from relay.web.app import create_app
 from tests.conftest import run_apart
-from tests.server import TUS, free_port
+from tests.support.server import TUS, free_port
 
 EXAMPLES = int(os.environ.get("RELAY_FUZZ_EXAMPLES", "30"))
 # The normal suite fuzzes the same examples every run; a longer run explores new ones.

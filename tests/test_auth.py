@@ -23,7 +23,7 @@ from relay.db import utcnow
 from relay.models import ApiToken, Throttle, User, WebSession
 from relay.web.http import SESSION_COOKIE
 from tests.conftest import Person, World
-from tests.server import ROOT
+from tests.support.server import ROOT
 
 PASSWORD = "correct horse battery"
 ADDRESS = "192.0.2.1"

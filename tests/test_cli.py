@@ -18,7 +18,7 @@ from relay.db import create_engine, sessionmaker
 from relay.models import User
 from relay.settings import Settings
 from relay.web.app import create_app
-from tests.server import RELAY, ROOT, stack_env
+from tests.support.server import RELAY, ROOT, stack_env
 
 PASSWORD = "correct horse battery"
 

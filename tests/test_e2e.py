@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from relay.webvtt import parse_vtt
-from tests.media import make_webm, mp4_boxes
-from tests.server import CHUNK, TUS, add_user, serve, upload, wait_status
-from tests.speech import make_speech, word_error_rate
+from tests.support.media import make_webm, mp4_boxes
+from tests.support.server import CHUNK, TUS, add_user, serve, upload, wait_status
+from tests.support.speech import make_speech, word_error_rate
 
 
 def interrupted_patch(url: str, token: str, offset: int, data: bytes) -> None:

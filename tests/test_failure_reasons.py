@@ -18,7 +18,7 @@ from relay.messages import new_message
 from relay.models import Job, Message, Transcript
 from relay.settings import WhisperSettings
 from tests.conftest import add_person
-from tests.media import make_audio, make_webm
+from tests.support.media import make_audio, make_webm
 from workers.context import Context
 from workers.runner import Worker, default_handlers
 

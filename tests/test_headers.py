@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import World
-from tests.pages_helpers import HTML
-from tests.server import on_uvicorn, stream_head
-from tests.thread_helpers import add_media, auth, start
+from tests.support.pages import HTML
+from tests.support.server import on_uvicorn, stream_head
+from tests.support.threads import add_media, auth, start
 
 
 def assert_protected(response: httpx.Response, *, share: bool) -> None:

@@ -20,7 +20,7 @@ from relay.storage import StorageError
 from relay.storage.s3 import S3Storage
 from relay.web.app import create_app, routes
 from tests.conftest import World
-from tests.server import free_port
+from tests.support.server import free_port
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 EMBEDDED_ONLY = pytest.mark.parametrize("settings", ["embedded"], indirect=True)

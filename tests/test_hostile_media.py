@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import make_lying_mkv, make_raw_mkv
+from tests.support.media import make_lying_mkv, make_raw_mkv
 from workers import ffmpeg
 from workers.errors import MediaError, MediaRejected
 from workers.probe import EMPTY, NOT_MEDIA, UNREADABLE

@@ -9,8 +9,8 @@ import re
 
 from relay import i18n
 from tests.conftest import World
-from tests.pages_helpers import HTML, sign_in
-from tests.thread_helpers import auth, post
+from tests.support.pages import HTML, sign_in
+from tests.support.threads import auth, post
 
 
 def test_both_languages_have_the_same_words() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from relay.inputs import MAX_ID, parse_id
 from tests.conftest import World
-from tests.thread_helpers import auth, become_guest, post, start
+from tests.support.threads import auth, become_guest, post, start
 
 HUGE = "9" * 23  # past SQLite's and PostgreSQL's 64-bit integers
 

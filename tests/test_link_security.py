@@ -11,8 +11,8 @@ from sqlalchemy import select
 from relay import links
 from relay.models import ShareLink, WebSession
 from tests.conftest import World
-from tests.pages_helpers import HTML, sign_in
-from tests.thread_helpers import auth, become_guest, join_through_page, post, start
+from tests.support.pages import HTML, sign_in
+from tests.support.threads import auth, become_guest, join_through_page, post, start
 
 
 async def test_guest_cookie_sent_as_sign_in_cookie_is_no_account_401(world: World) -> None:

@@ -24,7 +24,7 @@ from relay.errors import BadRequest
 from relay.hub import EventHub, LiveEvent, Subscription, _Cursor
 from relay.models import Event
 from relay.web import sse as live_sse
-from tests.server import free_port
+from tests.support.server import free_port
 
 POLL = 0.05
 

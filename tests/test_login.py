@@ -14,8 +14,8 @@ from relay import i18n
 from relay.web import pages
 from relay.web.http import SESSION_COOKIE
 from tests.conftest import World
-from tests.pages_helpers import HTML, assert_page_headers, login_page, session_csrf, sign_in
-from tests.server import add_user, serve
+from tests.support.pages import HTML, assert_page_headers, login_page, session_csrf, sign_in
+from tests.support.server import add_user, serve
 from tests.test_auth import occupy
 
 

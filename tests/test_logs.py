@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from relay.logs import RedactTokens, redact
-from tests.server import add_user, serve, stack_env
+from tests.support.server import add_user, serve, stack_env
 
 TOKEN = "AbCdEfGhIjKlMnOpQrStUv"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import make_speech
+from tests.support.media import make_speech
 from workers.transcode import make_renditions
 
 SETTINGS = MediaSettings(ffmpeg_threads=0, ffmpeg_nice=0, max_duration_seconds=60)

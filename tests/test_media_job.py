@@ -16,7 +16,7 @@ from relay.enums import JobState, MessageKind, MessageStatus
 from relay.messages import new_message
 from relay.models import Job, Message, Rendition
 from tests.conftest import add_person
-from tests.media import make_audio, make_webm, mp4_boxes
+from tests.support.media import make_audio, make_webm, mp4_boxes
 from workers.context import Context
 from workers.runner import Worker, default_handlers
 

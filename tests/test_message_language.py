@@ -13,8 +13,8 @@ from relay import jobs
 from relay.enums import MessageStatus, TranscriptStatus
 from relay.models import Event, Job, Transcript
 from tests.conftest import World
-from tests.pages_helpers import set_message, sign_in
-from tests.thread_helpers import add_media, auth, join_through_page, post, start
+from tests.support.pages import set_message, sign_in
+from tests.support.threads import add_media, auth, join_through_page, post, start
 
 
 async def _patch(world: World, message_id: str, body: object, who: str = "author") -> dict:

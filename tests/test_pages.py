@@ -15,7 +15,7 @@ from relay.models import Thread
 from relay.settings import S3Settings, Settings
 from relay.web import middleware, page_render, pages
 from tests.conftest import World
-from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message, sign_in
+from tests.support.pages import HTML, assert_page_headers, create_message, set_message, sign_in
 
 # -- pure helpers ----------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from relay.db import utcnow
 from relay.models import Throttle
 from tests.conftest import World
-from tests.pages_helpers import HTML
-from tests.thread_helpers import add_media, auth, post, start
+from tests.support.pages import HTML
+from tests.support.threads import add_media, auth, post, start
 
 PASSCODE = "tulip-42"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import make_audio, make_mkv_h264, make_mp4, make_webm
+from tests.support.media import make_audio, make_mkv_h264, make_mp4, make_webm
 from workers.errors import MediaRejected
 from workers.probe import (
     EMPTY,

@@ -9,15 +9,15 @@ import httpx
 from playwright.sync_api import Browser, Playwright, Route
 
 from relay import i18n
-from tests.browser import is_png, launch, sign_in
-from tests.recorder_fixtures import (
+from tests.support.browser import is_png, launch, sign_in
+from tests.support.recorder import (
     ARTIFACTS,
     open_recorder,
     ready_media,
     record,
     stream_types,
 )
-from tests.speech import make_speech
+from tests.support.speech import make_speech
 
 
 def test_voice_recording_shares_at_once_and_becomes_ready(

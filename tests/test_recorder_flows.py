@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from tests.recorder_fixtures import (
+from tests.support.recorder import (
     open_recorder,
     ready_media,
     record,

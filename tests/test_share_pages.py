@@ -12,7 +12,7 @@ from relay.enums import MessageStatus
 from relay.links import key_of
 from relay.models import Rendition, ShareLink
 from tests.conftest import World
-from tests.pages_helpers import HTML, assert_page_headers, create_message, set_message
+from tests.support.pages import HTML, assert_page_headers, create_message, set_message
 
 
 async def add_renditions(world: World, message_id: str, *names: str) -> None:

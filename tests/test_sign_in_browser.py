@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser import PASSWORD, launch
-from tests.server import add_user, serve, stack_env
+from tests.support.browser import PASSWORD, launch
+from tests.support.server import add_user, serve, stack_env
 
 PASSCODE = "tulip-42-meadow"
 TITLE = "Budget talk"

@@ -17,7 +17,7 @@ from relay.hub import ClientFull, EventHub
 from relay.settings import LimitSettings, Settings
 from relay.web.app import create_app
 from tests.conftest import Person, add_person
-from tests.server import on_uvicorn
+from tests.support.server import on_uvicorn
 
 LIMIT = 3
 

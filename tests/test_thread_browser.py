@@ -13,12 +13,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser import launch, sign_in
 from tests.conftest import run_apart
-from tests.media import make_audio, make_webm
-from tests.recorder_fixtures import ARTIFACTS, SENTENCES
-from tests.server import ROOT, add_user, serve, stack_env, upload, wait_status
-from tests.speech import make_passage
+from tests.support.browser import launch, sign_in
+from tests.support.media import make_audio, make_webm
+from tests.support.recorder import ARTIFACTS, SENTENCES
+from tests.support.server import ROOT, add_user, serve, stack_env, upload, wait_status
+from tests.support.speech import make_passage
 
 IPHONE = {
     "viewport": {"width": 390, "height": 844},

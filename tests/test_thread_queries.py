@@ -7,7 +7,7 @@ import re
 from sqlalchemy import event
 
 from tests.conftest import World
-from tests.thread_helpers import auth, become_guest, post, start
+from tests.support.threads import auth, become_guest, post, start
 
 
 class Statements:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from relay.models import Event
 from tests.conftest import World
-from tests.pages_helpers import HTML, sign_in
-from tests.thread_helpers import add_media, auth, become_guest, join_through_page, post, start
+from tests.support.pages import HTML, sign_in
+from tests.support.threads import add_media, auth, become_guest, join_through_page, post, start
 
 
 async def test_replies_form_one_thread_in_time_order(world: World) -> None:

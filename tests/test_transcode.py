@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import make_audio, make_long_video, make_webm
-from tests.transcode_helpers import (
+from tests.support.media import make_audio, make_long_video, make_webm
+from tests.support.transcode import (
     SETTINGS,
     VIDEO_NAMES,
     by_name,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import make_audio, make_mkv_h264, make_mp4, make_webm
-from tests.transcode_helpers import (
+from tests.support.media import make_audio, make_mkv_h264, make_mp4, make_webm
+from tests.support.transcode import (
     AUDIO_NAMES,
     MUTE_NAMES,
     SETTINGS,

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser import launch, sign_in
 from tests.conftest import run_apart
-from tests.server import add_user, serve, stack_env, upload
-from tests.speech import make_passage
+from tests.support.browser import launch, sign_in
+from tests.support.server import add_user, serve, stack_env, upload
+from tests.support.speech import make_passage
 from tests.test_thread_browser import IPHONE, _axe_violations
 
 SENTENCES = ["Good morning everyone, this is the weekly update.", "Please review the budget."]

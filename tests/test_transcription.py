@@ -11,8 +11,8 @@ import pytest
 from relay.settings import Settings, WhisperSettings
 from relay.webvtt import parse_vtt
 from tests.conftest import Person, World
-from tests.server import TUS
-from tests.speech import make_passage, make_silence, wav_seconds, word_error_rate
+from tests.support.server import TUS
+from tests.support.speech import make_passage, make_silence, wav_seconds, word_error_rate
 from workers.context import Context
 from workers.runner import Worker, default_handlers
 

@@ -16,8 +16,8 @@ import pytest
 from relay.settings import JobSettings, Settings, WhisperSettings
 from tests.bench.languages import DUTCH, DUTCH_WORD_GAP
 from tests.conftest import World
-from tests.server import ROOT
-from tests.speech import (
+from tests.support.server import ROOT
+from tests.support.speech import (
     DUTCH_STOP_WORDS,
     content_words_found,
     make_passage,

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.media import make_webm
-from tests.server import ROOT, TUS, add_user, serve, wait_status
+from tests.support.media import make_webm
+from tests.support.server import ROOT, TUS, add_user, serve, wait_status
 
 INTEROP = ROOT / "tests" / "interop"
 SCRIPT = INTEROP / "upload.mjs"

@@ -18,7 +18,7 @@ from relay.db import utcnow
 from relay.models import Message, Upload
 from relay.web.app import create_app
 from tests.conftest import Person, World
-from tests.thread_helpers import become_guest, start
+from tests.support.threads import become_guest, start
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}

@@ -28,9 +28,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.browser import launch
-from tests.media import make_webm
-from tests.server import ROOT, TUS, add_user, serve, stack_env, wait_status
+from tests.support.browser import launch
+from tests.support.media import make_webm
+from tests.support.server import ROOT, TUS, add_user, serve, stack_env, wait_status
 
 UPPY = ROOT / "tests" / "interop" / "node_modules" / "uppy" / "dist" / "uppy.min.mjs"
 CHUNK = 256 * 1024

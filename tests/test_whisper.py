@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from relay.settings import SettingsError, WhisperSettings
-from tests.speech import (
+from tests.support.speech import (
     make_noise,
     make_passage,
     make_silence,

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from relay.db import create_engine, sessionmaker
 from relay.models import Job
-from tests.media import make_webm
-from tests.server import add_user, serve, upload, wait_status, worker
+from tests.support.media import make_webm
+from tests.support.server import add_user, serve, upload, wait_status, worker
 
 LEASE = "2"
 

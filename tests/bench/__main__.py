@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.bench import ready, sse, threads, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
-from tests.media import make_webm
+from tests.support.media import make_webm
 
 FULL = {"upload_mb": 200, "patches": 4, "video_seconds": 60, "voice_seconds": 60}
 QUICK = {"upload_mb": 20, "patches": 4, "video_seconds": 10, "voice_seconds": 10}

@@ -22,7 +22,7 @@ import httpx
 import psutil
 
 from relay.settings import MiB, S3Settings
-from tests.server import ROOT, Process, add_user, serve, stack_env
+from tests.support.server import ROOT, Process, add_user, serve, stack_env
 
 MB = MiB  # every "MB" in the report is 2**20 bytes
 PIECE = MiB  # the client reads the file in pieces of this size
@@ -79,9 +79,9 @@ def embedded_stack(tmp: Path) -> Iterator[Stack]:
 @contextlib.contextmanager
 def scaled_stack(tmp: Path) -> Iterator[Stack]:
     """PostgreSQL + Swift through s3api, with a database and a bucket of its own."""
-    # conftest and fixtures_storage import pytest: only the --s3 run pays for that.
+    # conftest and tests.support.storage import pytest: only the --s3 run pays for that.
     from tests.conftest import create_pg_database, drop_pg_database
-    from tests.fixtures_storage import _remove_bucket
+    from tests.support.storage import _remove_bucket
 
     result = subprocess.run(
         [str(SWIFT_SCRIPT), "start"], capture_output=True, text=True, timeout=180

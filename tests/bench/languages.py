@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 
 from relay.settings import Settings
-from tests.speech import DUTCH_STOP_WORDS, content_words_found, make_passage, word_error_rate
+from tests.support.speech import (
+    DUTCH_STOP_WORDS,
+    content_words_found,
+    make_passage,
+    word_error_rate,
+)
 from workers.whisper import Model, load_model
 
 ENGLISH = [

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from tests.bench.core import Stack, client, log, new_message, running, upload_file
-from tests.speech import make_passage
+from tests.support.speech import make_passage
 from workers import ffmpeg
 from workers.analysis import SILENCE_MIN_SECONDS, SILENCE_NOISE_DB, WAVEFORM_RATE, parse_loudnorm
 from workers.filters import LOUDNESS, box_scale, filter_value

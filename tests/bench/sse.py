@@ -35,7 +35,7 @@ from relay.models import Event
 from relay.web.sse import sse_response
 from tests.bench.core import RssSampler, Stack, client, log, mb, running, shutdown
 from tests.bench.sse_load import raise_fd_limit
-from tests.server import ROOT, Process, free_port
+from tests.support.server import ROOT, Process, free_port
 
 # The one line to change once the route is wired: None serves `minimal_app` instead.
 ROUTE: str | None = "/api/threads/{thread_id}/events"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.bench.core import Stack, log
-from tests.server import add_user, serve
+from tests.support.server import add_user, serve
 
 MESSAGES = 200
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relay.settings import Settings
-from tests.speech import make_passage, to_m4a, wav_seconds, word_error_rate
+from tests.support.speech import make_passage, to_m4a, wav_seconds, word_error_rate
 from workers.whisper import load_model, locate_model, transcribe
 
 if TYPE_CHECKING:

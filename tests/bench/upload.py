@@ -26,7 +26,7 @@ from tests.bench.core import (
     running,
     upload_file,
 )
-from tests.server import ROOT
+from tests.support.server import ROOT
 
 RSS_GROWTH_TARGET_MB = 150
 ROUNDS = 2

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.browser import ffprobe, launch, sign_in
-from tests.server import ROOT, add_users, serve, stack_env
-from tests.speech import make_passage
+from tests.support.browser import ffprobe, launch, sign_in
+from tests.support.server import ROOT, add_users, serve, stack_env
+from tests.support.speech import make_passage
 
 ARTIFACTS = ROOT / "test-artifacts"
 SENTENCES = [

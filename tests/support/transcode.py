@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from relay.settings import MediaSettings
-from tests.media import mp4_boxes
+from tests.support.media import mp4_boxes
 from workers.renditions import webp_info
 from workers.transcode import RenditionFile
 

@@ -17,7 +17,7 @@ from relay.enums import MessageStatus
 from relay.links import key_of
 from relay.models import Message, Rendition, ShareLink
 from tests.conftest import Person, World, add_person
-from tests.server import on_uvicorn, stream_head
+from tests.support.server import on_uvicorn, stream_head
 
 CALLERS = [
     "anonymous",  # no credentials and no link (an unknown link token)

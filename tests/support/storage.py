@@ -18,7 +18,7 @@ from relay.storage.base import Storage
 from relay.storage.local import LocalStorage
 from relay.storage.s3 import S3Storage
 
-SWIFT_SCRIPT = Path(__file__).resolve().parent.parent / "infra" / "swift.sh"
+SWIFT_SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "swift.sh"
 
 
 @pytest.fixture(scope="session")

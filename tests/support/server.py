@@ -23,7 +23,7 @@ from relay.settings import S3Settings
 RELAY = [sys.executable, "-m", "relay.cli"]
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = 64 * 1024
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
