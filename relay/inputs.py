@@ -73,6 +73,14 @@ def draft(data: dict[str, Any]) -> Draft:
     )
 
 
+def parent_id(data: dict[str, Any]) -> str | None:
+    """The message a new one replies to, if any."""
+    value = data.get("parent_id")
+    if value is not None and not isinstance(value, str):
+        raise BadRequest("'parent_id' must be a message id.")
+    return value
+
+
 def guest_name(value: object) -> str:
     """A name people read next to a guest's reply: printable, trimmed, 1 to 60 characters."""
     if not isinstance(value, str):

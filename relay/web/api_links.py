@@ -121,9 +121,7 @@ async def reply(request: Request) -> Response:
     data = await json_body(request)
     kind = inputs.message_kind(data.get("kind"))
     draft = inputs.draft(data)
-    parent_id = data.get("parent_id")
-    if parent_id is not None and not isinstance(parent_id, str):
-        raise BadRequest("'parent_id' must be a message id.")
+    parent_id = inputs.parent_id(data)
     svc = services(request)
     token = request.path_params["token"]
 

@@ -63,9 +63,7 @@ async def create(request: Request) -> Response:
     data = await json_body(request)
     kind = inputs.message_kind(data.get("kind"))
     draft = inputs.draft(data)
-    parent_id = data.get("parent_id")
-    if parent_id is not None and not isinstance(parent_id, str):
-        raise BadRequest("'parent_id' must be a message id.")
+    parent_id = inputs.parent_id(data)
 
     async def author(session: AsyncSession) -> upload_start.Author:
         if not parent_id:
