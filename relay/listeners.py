@@ -11,9 +11,11 @@ import secrets
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, links, reactions, throttle
+from relay.db import utcnow
 from relay.models import AnonymousListen, Message
 
 _ID_BYTES = 16
@@ -66,15 +68,25 @@ async def record(
         )
         if known is None:
             await throttle.hit(session, new_listener)
-        row = AnonymousListen(
-            message_id=message.id, link_key=link_key, listener=listener, position=0.0, heard=False
+        # Two first reports of one browser at once insert one row, on PostgreSQL too.
+        insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+        key = {"message_id": message.id, "link_key": link_key, "listener": listener}
+        await session.execute(
+            insert(AnonymousListen)
+            .values(**key, position=0.0, heard=False, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=list(key))
         )
-        session.add(row)
+        row = await session.get(AnonymousListen, tuple(key.values()), populate_existing=True)
+        assert row is not None
     row.position = max(row.position or 0.0, position)
     row.heard = bool(row.heard) or heard
     if before != (row.heard, reactions.quarter(row.position, message)):
         events.emit(session, message.thread_id, "listen", message.id)
     return row
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 async def adopt(session: AsyncSession, link_key: str, listener: str, user_id: str) -> None:

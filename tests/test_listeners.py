@@ -4,6 +4,7 @@ link is revoked, and limited per link and hour."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from relay import listeners
@@ -48,6 +49,16 @@ async def test_the_link_page_hands_out_the_cookie_before_the_first_report(world:
             played = await visitor.put(listen_url(first), json={"position": position})
             assert "set-cookie" not in played.headers
     assert (await author_view(world, first))["anonymous_listeners"]["count"] == 1
+
+
+async def test_reports_sent_at_once_by_one_browser_make_one_row(world: World) -> None:
+    first = await start(world)
+    async with world.anonymous() as visitor:
+        await visitor.get(f"/s/{first['token']}", headers={"Accept": "text/html"})
+        reports = [visitor.put(listen_url(first), json={"position": p}) for p in (1, 2, 3)]
+        assert [r.status_code for r in await asyncio.gather(*reports)] == [200, 200, 200]
+    message = await author_view(world, first)
+    assert message["anonymous_listeners"]["count"] == 1
 
 
 async def test_made_up_or_other_links_cookies_count_as_new_listeners(world: World) -> None:
