@@ -288,6 +288,23 @@ class Listen(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class AnonymousListen(Base):
+    """How far one nameless visitor of a link (the hash of their cookie) played one message."""
+
+    __tablename__ = "anonymous_listens"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_key: Mapped[str] = mapped_column(
+        ForeignKey("share_links.key", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    listener: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[float] = mapped_column(Float, default=0.0)
+    heard: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Reaction(Base):
     __tablename__ = "reactions"
 

@@ -82,7 +82,7 @@ async def record_listen(
 ) -> Listen:
     """Keep the furthest point reached; once heard, a message stays heard."""
     listen = await session.get(Listen, (message.id, user_id))
-    before = None if listen is None else (listen.heard, _quarter(listen.position, message))
+    before = None if listen is None else (listen.heard, quarter(listen.position, message))
     if listen is None:
         listen = Listen(message_id=message.id, user_id=user_id, position=0.0, heard=False)
         session.add(listen)
@@ -90,12 +90,13 @@ async def record_listen(
     listen.heard = bool(listen.heard) or heard
     # The author's "seen by" changes visibly only at these steps; progress reports every
     # few seconds would otherwise wake every listener of the thread.
-    if before != (listen.heard, _quarter(listen.position, message)):
+    if before != (listen.heard, quarter(listen.position, message)):
         events.emit(session, message.thread_id, "listen", message.id)
     return listen
 
 
-def _quarter(position: float, message: Message) -> int:
+def quarter(position: float, message: Message) -> int:
+    """The step of a message a listener has reached, as the author's "seen by" shows it."""
     return int(4 * position / message.duration) if message.duration else 0
 
 
@@ -125,14 +126,18 @@ async def save_listen(
 ) -> dict[str, Any]:
     if seat.user is None:
         raise Forbidden("Give your name first, so your listening can be remembered.")
+    position, heard = listen_input(message, data)
+    listen = await record_listen(session, message, seat.user.id, position, heard)
+    return {"message_id": message.id, "position": listen.position, "heard": listen.heard}
+
+
+def listen_input(message: Message, data: dict[str, Any]) -> tuple[float, bool]:
+    """The position reached and whether that counts as heard, from a listening report."""
     position = check_moment(data.get("position", 0), message, "position") or 0.0
     heard = data.get("heard", False)
     if not isinstance(heard, bool):
         raise BadRequest("'heard' must be true or false.")
-    listen = await record_listen(
-        session, message, seat.user.id, position, heard or is_heard(position, message.duration)
-    )
-    return {"message_id": message.id, "position": listen.position, "heard": listen.heard}
+    return position, heard or is_heard(position, message.duration)
 
 
 async def save_reaction(

@@ -117,6 +117,7 @@ class LimitSettings:
     login_failures: int = 10  # wrong sign-ins per account and per client address in 10 min
     hash_concurrency: int = 2  # argon2 checks at once per process (each takes a core)
     guests_per_link_hour: int = 20  # new guest names on one link per hour
+    listeners_per_link_hour: int = 100  # new nameless listeners on one link per hour
     guest_messages_hour: int = 30  # messages one guest may post per hour
     guest_reactions_hour: int = 60  # reactions one guest may add per hour
     streams_per_client: int = 10  # live event streams open at once from one client address
@@ -240,6 +241,7 @@ class Settings:
                 login_failures=_int(env, "RELAY_LOGIN_MAX_FAILURES", 10),
                 hash_concurrency=_int(env, "RELAY_HASH_CONCURRENCY", 2),
                 guests_per_link_hour=_int(env, "RELAY_GUESTS_PER_LINK_HOUR", 20),
+                listeners_per_link_hour=_int(env, "RELAY_LISTENERS_PER_LINK_HOUR", 100),
                 guest_messages_hour=_int(env, "RELAY_GUEST_MESSAGES_HOUR", 30),
                 guest_reactions_hour=_int(env, "RELAY_GUEST_REACTIONS_HOUR", 60),
                 streams_per_client=_int(env, "RELAY_STREAMS_PER_CLIENT", 10),
@@ -274,6 +276,7 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_LOGIN_MAX_FAILURES", s.limits.login_failures, 1, 10_000),
         ("RELAY_HASH_CONCURRENCY", s.limits.hash_concurrency, 1, 64),
         ("RELAY_GUESTS_PER_LINK_HOUR", s.limits.guests_per_link_hour, 1, 100_000),
+        ("RELAY_LISTENERS_PER_LINK_HOUR", s.limits.listeners_per_link_hour, 1, 100_000),
         ("RELAY_GUEST_MESSAGES_HOUR", s.limits.guest_messages_hour, 1, 100_000),
         ("RELAY_GUEST_REACTIONS_HOUR", s.limits.guest_reactions_hour, 1, 100_000),
         ("RELAY_STREAMS_PER_CLIENT", s.limits.streams_per_client, 1, 100_000),

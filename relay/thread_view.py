@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import access
+from relay import access, listeners
 from relay.access import Seat, link_is_live
 from relay.enums import MemberRole, MessageKind, MessageStatus
 from relay.message_view import load_media, message_json
@@ -166,6 +166,7 @@ async def message_items(
     ids = [m.id for m in messages]
     renditions, transcripts = await load_media(session, ids)
     listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
+    nameless = await listeners.per_message(session, ids)
     reactions = list(
         await session.scalars(
             select(Reaction).where(Reaction.message_id.in_(ids)).order_by(Reaction.id)
@@ -210,6 +211,8 @@ async def message_items(
                 for x in by_message.get(message.id, [])
                 if mine and x.user_id != message.author_id
             ],
+            # People who played it through a link without giving a name: counted, not named.
+            "anonymous_listeners": _counted(nameless.get(message.id) if mine else None),
             "reactions": [
                 {
                     "id": r.id,
@@ -233,6 +236,11 @@ async def message_items(
     return items, (people, guests)
 
 
+def _counted(found: tuple[int, int] | None) -> dict[str, int]:
+    count, heard = found or (0, 0)
+    return {"count": count, "heard": heard}
+
+
 def _me(seat: Seat, guests: set[str]) -> dict[str, Any]:
     user = seat.user
     if user is None:
@@ -251,6 +259,31 @@ def _me(seat: Seat, guests: set[str]) -> dict[str, Any]:
         "can_reply": seat.can_reply,
         "can_share": seat.can_share,
         "needs_name": needs_name,
+    }
+
+
+async def links_used(session: AsyncSession, link_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Who came through each link: the names of its guests and of the colleagues who joined
+    through it (while it lives), and how many played something there without a name."""
+    names: dict[str, list[str]] = {key: [] for key in link_keys}
+    rows = await session.execute(
+        select(Guest.link_key, User)
+        .join(User, User.id == Guest.user_id)
+        .where(Guest.link_key.in_(names))
+        .order_by(Guest.created_at, User.id)
+    )
+    joined = await session.execute(
+        select(ThreadMember.via_link, User)
+        .join(User, User.id == ThreadMember.user_id)
+        .where(ThreadMember.via_link.in_(names))
+        .order_by(ThreadMember.joined_at, User.id)
+    )
+    for key, user in [*rows.all(), *joined.all()]:
+        if key is not None:
+            names[key].append(display_name(user))
+    nameless = await listeners.per_link(session, names)
+    return {
+        key: {"names": found, "anonymous": nameless.get(key, 0)} for key, found in names.items()
     }
 
 

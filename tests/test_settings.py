@@ -55,6 +55,7 @@ EVERY = {
     "RELAY_LOGIN_MAX_FAILURES": "5",
     "RELAY_HASH_CONCURRENCY": "3",
     "RELAY_GUESTS_PER_LINK_HOUR": "7",
+    "RELAY_LISTENERS_PER_LINK_HOUR": "6",
     "RELAY_GUEST_MESSAGES_HOUR": "8",
     "RELAY_GUEST_REACTIONS_HOUR": "9",
     "RELAY_STREAMS_PER_CLIENT": "4",
@@ -158,6 +159,7 @@ def test_every_variable_parsed() -> None:
     assert (s.limits.login_failures, s.limits.hash_concurrency) == (5, 3)
     limits = s.limits
     assert (limits.guests_per_link_hour, limits.guest_messages_hour) == (7, 8)
+    assert limits.listeners_per_link_hour == 6
     assert (limits.guest_reactions_hour, limits.streams_per_client) == (9, 4)
     assert (s.whisper.model, s.whisper.device, s.whisper.compute_type) == (
         "/srv/models/small",

@@ -14,6 +14,7 @@ from relay import (
     access,
     auth,
     inputs,
+    listeners,
     reactions,
     thread_view,
     threads,
@@ -25,13 +26,15 @@ from relay.access import Seat
 from relay.context import Services
 from relay.errors import BadRequest, Forbidden, RelayError, Unauthorized
 from relay.messages import delete_message
-from relay.models import Guest, Message, User, new_id
+from relay.models import Guest, Message, ShareLink, User, new_id
 from relay.web import sse
 from relay.web.http import base_url, json_body, services
 from relay.web.link_auth import (
     GUEST_COOKIE,
     GUEST_DAYS,
+    LISTENER_COOKIE,
     Visitor,
+    listener,
     seat_for,
     set_link_cookie,
     visitor,
@@ -102,9 +105,15 @@ async def become_guest(request: Request) -> Response:
         session.add(user)
         await session.flush()
         session.add(Guest(user_id=user_id, link_key=seat.link.key))
+        # What they played before giving a name counts under it from now on.
+        _, played, fresh = listener(request, seat.link)
+        if not fresh:
+            await listeners.adopt(session, seat.link.key, played, user_id)
         cookie, csrf = await auth.start_session(session, user, GUEST_DAYS, link=seat.link)
     response = JSONResponse({"id": user_id, "name": name, "csrf": csrf}, status_code=201)
     set_link_cookie(request, response, token, GUEST_COOKIE, cookie)
+    if not fresh:
+        response.delete_cookie(LISTENER_COOKIE, path=f"/s/{token}")
     return response
 
 
@@ -171,15 +180,40 @@ async def remove(request: Request) -> Response:
 
 async def listen(request: Request) -> Response:
     """Listening through a link is an explicit act: a signed-in colleague who plays a
-    message finds the thread in their inbox afterwards, for as long as the link lives."""
+    message finds the thread in their inbox afterwards, for as long as the link lives.
+    Someone without a name is counted by a cookie of this link (see relay.listeners)."""
     who = await visitor(request)
     data = await json_body(request)
     async with services(request).sessions.begin() as session:
         seat, message = await _seat_and_message(request, session, who)
+        if seat.user is None:
+            assert seat.link is not None
+            return await _listen_nameless(request, session, seat.link, message, data)
         body = await reactions.save_listen(session, seat, message, data)
         if who.guest_link is None:
             await threads.join_through_link(session, seat)
     return JSONResponse(body)
+
+
+async def _listen_nameless(
+    request: Request, session: AsyncSession, link: ShareLink, message: Message, data: dict
+) -> Response:
+    position, heard = reactions.listen_input(message, data)
+    cookie, stored, fresh = listener(request, link)
+    most = services(request).settings.limits.listeners_per_link_hour
+    limit = throttle.Limit(
+        f"listeners:{link.key}",
+        most,
+        HOUR,
+        f"This link has counted {most} new listeners in the past hour: try again later.",
+    )
+    row = await listeners.record(session, message, link.key, stored, position, heard, limit)
+    response = JSONResponse(
+        {"message_id": message.id, "position": row.position, "heard": row.heard}
+    )
+    if fresh:
+        set_link_cookie(request, response, request.path_params["token"], LISTENER_COOKIE, cookie)
+    return response
 
 
 async def join(request: Request) -> Response:

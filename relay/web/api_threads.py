@@ -13,7 +13,7 @@ from relay import access, auth, inbox, links, thread_view, threads
 from relay.db import utcnow
 from relay.enums import LinkRights
 from relay.errors import BadRequest, Forbidden, NotFound
-from relay.models import Message, ShareLink
+from relay.models import Message, ShareLink, User
 from relay.web import sse
 from relay.web.http import base_url, json_body, require_user, services
 
@@ -62,7 +62,13 @@ async def thread_events(request: Request) -> Response:
 # -- share links -------------------------------------------------------------------------
 
 
-def link_json(request: Request, link: ShareLink, token: str | None) -> dict[str, Any]:
+def link_json(
+    request: Request,
+    link: ShareLink,
+    token: str | None,
+    used_by: dict[str, Any] | None = None,
+    can_revoke: bool = True,
+) -> dict[str, Any]:
     """A link as those who may share see it; `token` and `url` are null for a link whose
     token this server cannot derive again (made before tokens were hashed)."""
     return {
@@ -78,7 +84,13 @@ def link_json(request: Request, link: ShareLink, token: str | None) -> dict[str,
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
         "live": access.link_is_live(link),
+        "used_by": used_by or {"names": [], "anonymous": 0},
+        "can_revoke": can_revoke,
     }
+
+
+def _may_revoke(user: User, thread_owner: str, link: ShareLink) -> bool:
+    return user.is_admin or user.id in (thread_owner, link.created_by)
 
 
 async def list_links(request: Request) -> Response:
@@ -87,15 +99,24 @@ async def list_links(request: Request) -> Response:
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         if not seat.can_share and not who.user.is_admin:
             raise Forbidden("Only members who may share this thread can see its links.")
-        found = await session.scalars(
-            select(ShareLink)
-            .where(ShareLink.thread_id == seat.thread.id)
-            .order_by(ShareLink.created_at, ShareLink.key)
+        found = list(
+            await session.scalars(
+                select(ShareLink)
+                .where(ShareLink.thread_id == seat.thread.id)
+                .order_by(ShareLink.created_at, ShareLink.key)
+            )
         )
+        used = await thread_view.links_used(session, [link.key for link in found])
         # Admins see which links exist, to revoke them, but not their tokens.
         secret = services(request).secret if seat.can_share else None
         body = [
-            link_json(request, link, links.shown_token(secret, link) if secret else None)
+            link_json(
+                request,
+                link,
+                links.shown_token(secret, link) if secret else None,
+                used[link.key],
+                _may_revoke(who.user, seat.thread.owner_id, link),
+            )
             for link in found
         ]
     return JSONResponse({"links": body})
@@ -186,8 +207,7 @@ async def revoke_link(request: Request) -> Response:
             seat = await access.thread_for_user(session, who.user, link.thread_id)
         except NotFound:
             raise NotFound("No such link.") from None
-        allowed = who.user.is_admin or link.created_by == who.user.id
-        if not allowed and seat.thread.owner_id != who.user.id:
+        if not _may_revoke(who.user, seat.thread.owner_id, link):
             raise Forbidden("Only the thread's owner or the link's creator can revoke it.")
         await threads.revoke(session, link)
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relay import access, auth, links
+from relay import access, auth, links, listeners
 from relay.access import Seat
 from relay.errors import Forbidden, Unauthorized
 from relay.models import Message, ShareLink, User
@@ -17,6 +17,7 @@ from relay.web.http import CSRF_HEADER, SAFE_METHODS, is_https, principal, servi
 
 GUEST_COOKIE = "relay_guest"
 UNLOCK_COOKIE = "relay_unlock"
+LISTENER_COOKIE = "relay_listener"  # a nameless visitor's browser, counted when it plays
 GUEST_DAYS = 90
 
 
@@ -82,6 +83,17 @@ async def opened_message(request: Request, session: AsyncSession, who: Visitor) 
     seat = await seat_for(request, session, request.path_params["token"], who)
     assert seat.link is not None
     return await access.message_in_thread(session, seat, seat.link.message_id)
+
+
+def listener(request: Request, link: ShareLink) -> tuple[str, str, bool]:
+    """The nameless visitor's listener cookie for this link, its stored form, and whether
+    it is new (they brought none that this link signed)."""
+    secret = services(request).secret
+    cookie = request.cookies.get(LISTENER_COOKIE)
+    if cookie is not None and (stored := listeners.listener_of(secret, link.key, cookie)):
+        return cookie, stored, False
+    cookie = listeners.mint(secret, link.key)
+    return cookie, listeners.stored_form(cookie), True
 
 
 def set_link_cookie(

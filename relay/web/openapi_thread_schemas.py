@@ -110,6 +110,15 @@ THREAD_SCHEMAS: dict[str, Any] = {
                             },
                         },
                     },
+                    "anonymous_listeners": {
+                        "type": "object",
+                        "description": "people who played it through a link without giving "
+                        "a name (one per browser); filled for the author only",
+                        "properties": {
+                            "count": {"type": "integer", "minimum": 0},
+                            "heard": {"type": "integer", "minimum": 0},
+                        },
+                    },
                     "reactions": {"type": "array", "items": ref("ThreadReaction")},
                     "urls": {
                         "type": "object",
@@ -195,6 +204,20 @@ THREAD_SCHEMAS: dict[str, Any] = {
             "expires_at": {"type": ["string", "null"], "format": "date-time"},
             "revoked_at": {"type": ["string", "null"], "format": "date-time"},
             "live": {"type": "boolean"},
+            "used_by": {
+                "type": "object",
+                "description": "guests and colleagues who came through it, and how many "
+                "played something there without a name",
+                "properties": {
+                    "names": {"type": "array", "items": STRING},
+                    "anonymous": {"type": "integer", "minimum": 0},
+                },
+            },
+            "can_revoke": {
+                "type": "boolean",
+                "description": "the caller may revoke it (the thread's owner, the link's "
+                "creator, an admin)",
+            },
         },
     },
     "NewListen": {

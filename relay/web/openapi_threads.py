@@ -90,6 +90,19 @@ def _listen(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+def _nameless(operation: dict[str, Any]) -> dict[str, Any]:
+    """A visitor without a name is counted by a cookie of the link, never named."""
+    ok = operation["responses"]["200"]
+    operation["description"] += (
+        " Without a name, the caller is counted by the `relay_listener` cookie of the link "
+        "(set on the first report, or by the link's page); 429 when the link has counted "
+        "RELAY_LISTENERS_PER_LINK_HOUR new listeners in the past hour."
+    )
+    operation["responses"]["200"] = {**ok, "headers": {"Set-Cookie": {"schema": STRING}}}
+    operation["responses"] |= errors(429)
+    return operation
+
+
 def _react(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -106,6 +119,8 @@ def _unreact(summary: str, codes: tuple[int, ...]) -> dict[str, Any]:
 def _link(operation: dict[str, Any]) -> dict[str, Any]:
     return {"security": LINK_SECURITY, **operation}
 
+
+LINK = (400, 401, 403, 404, 410, 413)
 
 THREAD_PATHS: dict[str, Any] = {
     "/api/threads": {
@@ -264,9 +279,7 @@ THREAD_PATHS: dict[str, Any] = {
     },
     "/s/{token}/messages/{id}/listen": {
         "parameters": [TOKEN, ID],
-        "put": _link(
-            _listen("Report how far a guest or user listened", (400, 401, 403, 404, 410, 413))
-        ),
+        "put": _link(_nameless(_listen("Report how far someone listened through a link", LINK))),
     },
     "/s/{token}/messages/{id}/reactions": {
         "parameters": [TOKEN, ID],

@@ -20,9 +20,11 @@ from relay.models import Message, Rendition, ShareLink, User
 from relay.thread_view import display_name
 from relay.web.http import base_url, principal, services
 from relay.web.link_auth import (
+    LISTENER_COOKIE,
     UNLOCK_COOKIE,
     PasscodeRequired,
     is_unlocked,
+    listener,
     seat_for,
     set_link_cookie,
     unlock_value,
@@ -97,7 +99,10 @@ async def member_thread(request: Request) -> Response:
             csrf=who.csrf_token,
         )
     rec = recorder_urls(document, "/api", "/api/uploads/")
-    return _page(request, document, user=who.user, csrf=who.csrf_token or "", rec=rec, og=None)
+    # Members for good share from the page; view-only members and admins reading do not.
+    share = bool(document["me"]["can_share"])
+    csrf = who.csrf_token or ""
+    return _page(request, document, user=who.user, csrf=csrf, rec=rec, og=None, can_share=share)
 
 
 async def link_thread(request: Request) -> Response:
@@ -115,7 +120,7 @@ async def link_thread(request: Request) -> Response:
             session, seat, origin=base_url(request), token=token, csrf=who.csrf
         )
         og = await _preview(request, session, link, token)
-    return _page(
+    response = _page(
         request,
         document,
         user=who.user if who.guest_link is None else None,
@@ -124,6 +129,12 @@ async def link_thread(request: Request) -> Response:
         og=og,
         join_url=f"/s/{token}/join" if joinable else None,
     )
+    # Whoever plays without a name is counted once, however many reports the page sends
+    # at once: the page hands out the listener cookie before the first.
+    cookie, _, fresh = listener(request, link)
+    if seat.user is None and fresh:
+        set_link_cookie(request, response, token, LISTENER_COOKIE, cookie)
+    return response
 
 
 async def join(request: Request) -> Response:

@@ -206,14 +206,17 @@ export function makeList({ root, t, lang, listen, actions, canReact }) {
     return [row, chips.length ? h("div", { class: "tm-moments" }, ...chips) : null];
   }
 
+  // Named listeners with how far they got, then those who played it through a link
+  // without giving a name, counted: "Seen by Ann (100%), 2 people with the link".
   function seenBy(m) {
     if (!m.mine || m.kind === "text") return null;
-    const people = m.seen_by || [];
-    if (!people.length) return h("p", { class: "tm-seen" }, t.not_seen);
-    const names = people
-      .map((p) => fill(t.seen_entry, { name: p.name, percent: percent(p.position, m.duration, p.heard) }))
-      .join(", ");
-    return h("p", { class: "tm-seen" }, fill(t.seen_by, { names }));
+    const names = (m.seen_by || []).map((p) =>
+      fill(t.seen_entry, { name: p.name, percent: percent(p.position, m.duration, p.heard) }),
+    );
+    const count = m.anonymous_listeners?.count || 0;
+    if (count) names.push(count === 1 ? t.seen_link_one : fill(t.seen_link_many, { count }));
+    if (!names.length) return h("p", { class: "tm-seen" }, t.not_seen);
+    return h("p", { class: "tm-seen" }, fill(t.seen_by, { names: names.join(", ") }));
   }
 
   function item(m) {
