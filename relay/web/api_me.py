@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import inputs, search
+from relay import inputs, names, search
 from relay.errors import BadRequest
 from relay.models import User
 from relay.web.http import json_body, require_user, services
@@ -27,7 +27,7 @@ async def me(request: Request) -> Response:
         {
             "id": user.id,
             "email": user.email,
-            "display_name": user.display_name,
+            "display_name": names.display_name(user),
             "is_admin": user.is_admin,
             "language": user.language,
         }
