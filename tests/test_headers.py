@@ -85,14 +85,14 @@ async def test_unknown_address_is_the_error_page_for_browsers(world: World) -> N
     response = await world.client.get("/no/such/page", headers=HTML)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert '<a href="/">' in response.text and "Not found" in response.text
+    assert 'href="/" data-home' in response.text and "Page not found" in response.text
     assert response.headers["content-security-policy"]
     assert_protected(response, share=False)
     share = await world.client.get("/s/abcdefgh/no-such-thing/here", headers=HTML)
     assert share.status_code == 404
     assert_protected(share, share=True)
     static = await world.client.get("/static/no-such-file.css", headers=HTML)
-    assert static.status_code == 404 and '<a href="/">' in static.text
+    assert static.status_code == 404 and 'href="/" data-home' in static.text
 
 
 async def test_unknown_address_is_json_for_programs_and_below_api(world: World) -> None:

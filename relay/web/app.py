@@ -37,7 +37,7 @@ from relay.web import (
     thread_pages,
     uploads,
 )
-from relay.web.middleware import AllowedHosts, SecurityHeaders
+from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -122,6 +122,7 @@ def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
         Middleware(SecurityHeaders, settings=settings),
+        Middleware(ServerErrors),
         Middleware(AllowedHosts, hosts=settings.trusted_hosts),
     ]
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from relay import access, auth, i18n, inbox, message_view, search
@@ -17,7 +17,7 @@ from relay.errors import Forbidden, TooManyRequests
 from relay.models import Message
 from relay.web import link_auth
 from relay.web.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
-from relay.web.page_render import here, page, redirect, render
+from relay.web.page_render import here, page, page_lang, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
@@ -33,6 +33,7 @@ def routes() -> list[Route]:
         Route("/logout", page(logout), methods=["POST"]),
         Route("/m/{id}", page(message_page), methods=["GET"]),
         Route("/record", page(record_page), methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/s/{token}/status", share_status, methods=["GET"]),
     ]
 
@@ -75,7 +76,7 @@ def _login(
     error: bool = False,
     refused: TooManyRequests | None = None,
 ) -> Response:
-    lang = _lang(request)
+    lang = page_lang(request)
     t = i18n.login_strings(lang)
     notice, status = (t["login_wrong"], 400) if error else (None, 200)
     if refused is not None:
@@ -105,7 +106,7 @@ async def login_form(request: Request) -> Response:
         httponly=True,
         samesite="lax",
     )
-    return response
+    return _remember_lang(request, response, request.query_params.get("lang"), page_lang(request))
 
 
 async def login(request: Request) -> Response:
@@ -168,7 +169,7 @@ async def home(request: Request) -> Response:
             "/login" + ("?next=" + quote(here(request), safe="") if request.query_params else ""),
         )
     asked = request.query_params.get("lang")
-    lang = _lang(request)
+    lang = page_lang(request)
     t = i18n.inbox_strings(lang)
     query = request.query_params.get("q", "").strip()
     hits: list[search.Hit] = []
@@ -204,12 +205,17 @@ async def message_page(request: Request) -> Response:
     return render(request, "message.html", context)
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico where a page names no icon (JSON, media)."""
+    return RedirectResponse("/static/icon.svg", status_code=301)
+
+
 async def record_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
     asked = request.query_params.get("lang")
-    lang = _lang(request)
+    lang = page_lang(request)
     strings = i18n.strings(lang)
     reply_to = request.query_params.get("reply_to")
     parent = None
@@ -226,14 +232,6 @@ async def record_page(request: Request) -> Response:
         "parent": parent,
     }
     return _remember_lang(request, render(request, "record.html", context), asked, lang)
-
-
-def _lang(request: Request) -> str:
-    return i18n.pick(
-        request.query_params.get("lang"),
-        request.cookies.get(i18n.LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
 
 
 def _remember_lang(request: Request, response: Response, asked: str | None, lang: str) -> Response:
