@@ -242,3 +242,9 @@ async def guest_session(session: AsyncSession, cookie: str) -> tuple[User, str, 
 
 async def end_session(session: AsyncSession, cookie: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.id_hash == digest(cookie)))
+
+
+async def end_all_sessions(session: AsyncSession, user: User) -> int:
+    """Signs the account out in every browser; its API tokens stay. Returns how many."""
+    result = await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    return result.rowcount or 0

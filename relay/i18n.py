@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from relay.i18n_inbox import INBOX_CATALOGS
-from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS
+from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS, PROFILE_CATALOGS
 from relay.i18n_thread import THREAD_CATALOGS
 
 LANG_COOKIE = "relay_lang"
@@ -188,6 +188,10 @@ def chrome_strings(lang: str) -> Mapping[str, str]:
 
 def error_strings(lang: str) -> Mapping[str, str]:
     return ERROR_CATALOGS.get(lang, ERROR_CATALOGS[DEFAULT])
+
+
+def profile_strings(lang: str) -> Mapping[str, str]:
+    return PROFILE_CATALOGS.get(lang, PROFILE_CATALOGS[DEFAULT])
 
 
 # The sign-in page; both languages must have the same keys.

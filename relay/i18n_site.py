@@ -80,3 +80,48 @@ ERROR_CATALOGS: dict[str, dict[str, str]] = {
         "go_home": "Naar de startpagina",
     },
 }
+
+PROFILE_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "page_title": "Your profile",
+        "email": "E-mail",
+        "name": "Name",
+        "name_hint": "Others see this name next to your messages.",
+        "language": "Language",
+        "language_hint": "For Relay's pages, and the language your recordings are transcribed in.",
+        "save": "Save",
+        "saved": "Your profile is saved.",
+        "name_empty": "Enter your name.",
+        "name_too_long": "A name may have at most {max} characters.",
+        "name_control": "A name may not contain control characters.",
+        "name_viewer": "“{name}” always means whoever is reading. Enter your own name.",
+        "problem": "There is a problem",
+        "sessions_title": "Sign out everywhere",
+        "sessions_text": "Signs you out on every phone and computer, this one included. API "
+        "tokens for scripts keep working.",
+        "sessions_button": "Sign out everywhere",
+    },
+    "nl": {
+        "page_title": "Je profiel",
+        "email": "E-mailadres",
+        "name": "Naam",
+        "name_hint": "Anderen zien deze naam bij je berichten.",
+        "language": "Taal",
+        "language_hint": "Voor de pagina's van Relay, en de taal waarin je opnames worden "
+        "uitgeschreven.",
+        "save": "Opslaan",
+        "saved": "Je profiel is opgeslagen.",
+        "name_empty": "Vul je naam in.",
+        "name_too_long": "Een naam mag hoogstens {max} tekens hebben.",
+        "name_control": "Een naam mag geen stuurtekens bevatten.",
+        "name_viewer": "“{name}” betekent altijd: wie dit leest. Vul je eigen naam in.",
+        "problem": "Er is een probleem",
+        "sessions_title": "Overal uitloggen",
+        "sessions_text": "Logt je uit op elke telefoon en computer, ook deze. API-tokens voor "
+        "scripts blijven werken.",
+        "sessions_button": "Overal uitloggen",
+    },
+}
+
+# Each language named in itself, for language menus.
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}

@@ -34,6 +34,7 @@ from relay.web import (
     openapi,
     page_render,
     pages,
+    profile,
     thread_pages,
     uploads,
 )
@@ -96,6 +97,7 @@ def routes() -> list[Route | Mount]:
         Route("/s/{token}/uploads/{id}", uploads.patch, methods=["PATCH"]),
         Route("/s/{token}/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         *pages.routes(),
+        *profile.routes(),
         *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
