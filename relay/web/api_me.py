@@ -53,7 +53,7 @@ async def search_messages(request: Request) -> Response:
                     "kind": hit.kind,
                     "start": hit.start,
                     "snippet_html": hit.snippet_html,
-                    "url": f"/m/{hit.message_id}#t={hit.start:.1f}",
+                    "url": f"/m/{hit.message_id}?t={hit.start:.1f}",
                     "thread_id": hit.thread_id,
                     "thread_title": hit.thread_title,
                     "speaker": hit.speaker,

@@ -1,4 +1,5 @@
-"""Server-rendered pages: sign-in, the message list, one message, and public share pages."""
+"""Server-rendered pages: sign-in, the inbox, the recorder; a message's address, the favicon
+and the status a share page polls."""
 
 from __future__ import annotations
 
@@ -186,23 +187,25 @@ async def home(request: Request) -> Response:
 
 
 async def message_page(request: Request) -> Response:
+    """A message's own address (old links, search results of API clients) opens its thread
+    at that message. 303, not 301: the answer depends on who asks (a stranger gets 404, an
+    anonymous caller the sign-in page), so no browser may keep it."""
     who = await principal(request)
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        renditions = await message_view.load_renditions(session, message.id)
-        svc = services(request)
-        origin, thread_ids = base_url(request), {message.thread_id}
-        shares = await access.share_urls(session, svc.secret, origin, who.user, thread_ids)
-    data = message_view.message_json(
-        message,
-        renditions=renditions,
-        media_base=f"/media/{message.id}",
-        share_url=shares.get(message.thread_id),
-    )
-    context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
-    return render(request, "message.html", context)
+    return redirect(message_url(message, request.query_params.get("t")))
+
+
+def message_url(message: Message, at: str | None = None) -> str:
+    """The thread page at a message; `at` (seconds) plays it from there."""
+    try:
+        seconds = float(at) if at is not None else math.nan
+    except ValueError:
+        seconds = math.nan
+    query = f"?t={seconds:.1f}" if math.isfinite(seconds) and seconds >= 0 else ""
+    return f"/t/{quote(message.thread_id)}{query}#m-{quote(message.id)}"
 
 
 async def favicon(request: Request) -> Response:
@@ -222,7 +225,11 @@ async def record_page(request: Request) -> Response:
     if reply_to is not None:
         async with services(request).sessions.begin() as session:
             found = await access.message_for_user(session, who.user, reply_to)
-        parent = {"id": found.id, "title": found.title or strings["untitled"]}
+        parent = {
+            "id": found.id,
+            "title": found.title or strings["untitled"],
+            "url": message_url(found),
+        }
     context = {
         **_who(who),
         "lang": lang,
@@ -267,11 +274,6 @@ def _link_json(
         media_base=f"/s/{token}/media",
         share_url=_share_url(request, token),
     )
-
-
-def _player(data: dict[str, Any], status_url: str) -> dict[str, Any]:
-    media = {r["name"]: r for r in data.get("renditions") or []}
-    return {"m": data, "media": media, "status_url": status_url}
 
 
 def _who(who: auth.Principal) -> dict[str, Any]:
