@@ -27,16 +27,21 @@ async def test_header_links_the_users_name_to_the_profile(world: World) -> None:
     assert_page_headers(page, world.services.settings, share=False)
 
 
-async def test_profile_form_saves_the_name_and_the_language(world: World) -> None:
+async def test_profile_form_saves_the_name_and_both_languages(world: World) -> None:
+    """The page language is this browser's (a cookie); the spoken one the account's, which
+    transcripts use: a Dutch speaker may read English pages."""
     async with sign_in(world, world.author) as client:
-        csrf = session_csrf((await client.get("/me", headers=HTML)).text)
-        form = {"csrf": csrf, "name": "  Anna   de Vries ", "language": "nl"}
+        page = (await client.get("/me", headers=HTML)).text
+        assert '<option value="" selected>Detect</option>' in page
+        csrf = session_csrf(page)
+        form = {"csrf": csrf, "name": "  Anna   de Vries ", "language": "nl", "speech": "nl"}
         saved = await client.post("/me", data=form, headers=HTML)
         assert saved.status_code == 303 and saved.headers["location"] == "/me?saved=1"
         assert f"{i18n.LANG_COOKIE}=nl" in saved.headers["set-cookie"]
         page = await client.get("/me?saved=1", headers=HTML)
     assert '<html lang="nl">' in page.text and "Je profiel is opgeslagen." in page.text
     assert "</span>Anna de Vries</a>" in page.text
+    assert '<option value="nl" lang="nl" selected>Nederlands</option>' in page.text
     async with world.services.sessions() as session:
         user = await session.get(User, world.author.id)
         assert user is not None and (user.display_name, user.language) == ("Anna de Vries", "nl")

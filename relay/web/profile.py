@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relay import auth, i18n, names
+from relay import auth, i18n, inputs, names
+from relay.errors import BadRequest
 from relay.i18n_site import LANGUAGE_NAMES
 from relay.models import User
 from relay.web.http import SESSION_COOKIE, is_https, principal, require_user, services
@@ -42,7 +43,8 @@ async def profile_page(request: Request) -> Response:
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
     saved = request.query_params.get("saved") == "1"
-    return _render(request, who, name=names.display_name(who.user), saved=saved)
+    name, speech = names.display_name(who.user), who.user.language
+    return _render(request, who, name=name, speech=speech, saved=saved)
 
 
 async def save_profile(request: Request) -> Response:
@@ -51,15 +53,19 @@ async def save_profile(request: Request) -> Response:
     name = names.tidy(_field(form, "name"))
     language = _field(form, "language")
     if language not in i18n.CATALOGS:
-        language = who.user.language or page_lang(request)
+        language = page_lang(request)
+    try:
+        speech = inputs.language(_field(form, "speech"))
+    except BadRequest:
+        speech = who.user.language
     if (why := names.problem(name)) is not None:
-        return _render(request, who, name=name, language=language, problem=why, status=400)
+        return _render(request, who, name=name, speech=speech, problem=why, status=400)
     async with services(request).sessions.begin() as session:
         user = await session.get(User, who.user.id)
         assert user is not None
-        user.display_name, user.language = name, language
+        user.display_name, user.language = name, speech
     response = redirect("/me?saved=1")
-    # The page language is kept per browser; this one follows the choice at once.
+    # The page language is kept per browser, as the pages' switch links keep it.
     response.set_cookie(
         i18n.LANG_COOKIE,
         language,
@@ -88,7 +94,7 @@ def _render(
     who: auth.Principal,
     *,
     name: str,
-    language: str | None = None,
+    speech: str | None,
     saved: bool = False,
     problem: str | None = None,
     status: int = 200,
@@ -105,9 +111,16 @@ def _render(
         "t": t,
         "name": name,
         "email": who.user.email,
-        "language": language or who.user.language or lang,
         "languages": LANGUAGE_NAMES,
+        # What the account speaks: "" lets Relay detect it; a code set through the API
+        # that the menu does not name stays one of its choices.
+        "speech": speech or "",
+        "speeches": {"": t["speech_detect"], **LANGUAGE_NAMES, **_other(speech)},
         "saved": saved,
         "error": error,
     }
     return render(request, "profile.html", context, status=status)
+
+
+def _other(code: str | None) -> dict[str, str]:
+    return {code: code} if code and code not in LANGUAGE_NAMES else {}
