@@ -169,7 +169,7 @@ async def test_link_preview_tags_and_oembed_then_nothing_once_revoked(world: Wor
         page = await client.get(f"/s/{token}", headers=HTML)
         tags = og(page.text)
         assert tags["og:title"] == "Roadmap &lt;v2&gt;"
-        assert tags["og:description"] == "Video message · 0:42 · from author"
+        assert tags["og:description"] == "Video message · 0:42 · from Author"
         assert tags["og:image"] == f"{url}/media/{message['id']}/poster"
         assert tags["og:url"] == url and tags["og:type"] == "video.other"
         assert tags["twitter:card"] == "summary_large_image"

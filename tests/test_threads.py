@@ -215,7 +215,7 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
     await world.client.put(listen_url, json={"position": 3}, headers=listen)
     seen = (await world.client.get(thread_url, headers=auth(world))).json()["messages"][0]
     assert [(s["name"], s["position"], s["heard"]) for s in seen["seen_by"]] == [
-        ("other", 8.0, False)
+        ("Other", 8.0, False)
     ]
     heard = await world.client.put(listen_url, json={"position": 18.5}, headers=listen)
     assert heard.json()["heard"] is True
