@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import throttle
+from relay import names, throttle
 from relay.db import Sessionmaker, utcnow
 from relay.models import ApiToken, ShareLink, User, WebSession
 from relay.settings import Settings
@@ -32,6 +32,15 @@ LOGIN_REFUSED = "Too many failed sign-ins: wait a few minutes and try again."
 
 class AccountError(ValueError):
     """A user cannot be created as asked."""
+
+
+NAME_PROBLEMS = {
+    "empty": "give a name with --name: none can be made from {email} (a name such as 'you' "
+    "would read as the viewer)",
+    "too_long": "a name may have at most {max} characters",
+    "control": "a name may not contain control characters",
+    "viewer": "'{name}' would read as the viewer on every page: give a name with --name",
+}
 
 
 @dataclass(frozen=True)
@@ -104,13 +113,16 @@ async def create_user(
     session: AsyncSession, email: str, password: str, *, admin: bool = False, name: str = ""
 ) -> User:
     email = normalise_email(email)
+    name = names.tidy(name) or names.from_email(email)
+    if (why := names.problem(name)) is not None:
+        raise AccountError(NAME_PROBLEMS[why].format(name=name, email=email, max=names.MAX_NAME))
     if await session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(f"a user with the e-mail {email} exists already")
     user = User(
         email=email,
         password_hash=await hash_password(password),
         is_admin=admin,
-        display_name=name or email.split("@")[0],
+        display_name=name,
     )
     session.add(user)
     await session.flush()
@@ -230,3 +242,9 @@ async def guest_session(session: AsyncSession, cookie: str) -> tuple[User, str, 
 
 async def end_session(session: AsyncSession, cookie: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.id_hash == digest(cookie)))
+
+
+async def end_all_sessions(session: AsyncSession, user: User) -> int:
+    """Signs the account out in every browser; its API tokens stay. Returns how many."""
+    result = await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    return result.rowcount or 0

@@ -12,6 +12,7 @@ RelayError
  ├── UnsupportedMediaType  415
  ├── Locked                423
  ├── TooManyRequests       429
+ ├── InternalError         500  (an unexpected exception; its detail stays in the log)
  ├── NotImplementedFormat  501
  ├── ServiceUnavailable    503
  └── InsufficientStorage   507
@@ -98,6 +99,12 @@ class TooManyRequests(RelayError):
     """The caller must wait before trying again (guessing a passcode, say)."""
 
     status, code = 429, "too_many_requests"
+
+
+class InternalError(RelayError):
+    """A bug or an outage that nothing above caught."""
+
+    status, code = 500, "internal_error"
 
 
 class NotImplementedFormat(RelayError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from relay.i18n_inbox import INBOX_CATALOGS
+from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS, PROFILE_CATALOGS
 from relay.i18n_thread import THREAD_CATALOGS
 
 LANG_COOKIE = "relay_lang"
@@ -180,9 +181,24 @@ def inbox_strings(lang: str) -> Mapping[str, str]:
     return INBOX_CATALOGS.get(lang, INBOX_CATALOGS[DEFAULT])
 
 
+def chrome_strings(lang: str) -> Mapping[str, str]:
+    """The header and skip link of every page."""
+    return CHROME_CATALOGS.get(lang, CHROME_CATALOGS[DEFAULT])
+
+
+def error_strings(lang: str) -> Mapping[str, str]:
+    return ERROR_CATALOGS.get(lang, ERROR_CATALOGS[DEFAULT])
+
+
+def profile_strings(lang: str) -> Mapping[str, str]:
+    return PROFILE_CATALOGS.get(lang, PROFILE_CATALOGS[DEFAULT])
+
+
 # The sign-in page; both languages must have the same keys.
 LOGIN_CATALOGS: dict[str, dict[str, str]] = {
     "en": {
+        "switch_label": "Nederlands",
+        "switch_lang": "nl",
         "login_title": "Sign in",
         "login_email": "E-mail",
         "login_password": "Password",
@@ -191,6 +207,8 @@ LOGIN_CATALOGS: dict[str, dict[str, str]] = {
         "login_too_many": "Too many failed sign-ins. Wait {minutes} min and try again.",
     },
     "nl": {
+        "switch_label": "English",
+        "switch_lang": "en",
         "login_title": "Inloggen",
         "login_email": "E-mailadres",
         "login_password": "Wachtwoord",

@@ -6,8 +6,6 @@ from __future__ import annotations
 INBOX_CATALOGS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "Inbox",
-        "skip_link": "Skip to content",
-        "sign_out": "Sign out",
         "switch_label": "Nederlands",
         "switch_lang": "nl",
         "record": "Record a message",
@@ -36,8 +34,6 @@ INBOX_CATALOGS: dict[str, dict[str, str]] = {
     },
     "nl": {
         "page_title": "Inbox",
-        "skip_link": "Naar de inhoud",
-        "sign_out": "Uitloggen",
         "switch_label": "English",
         "switch_lang": "en",
         "record": "Bericht opnemen",

@@ -3,15 +3,15 @@ Pure functions; each refuses bad input with a BadRequest that says what was expe
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from relay import names
 from relay.enums import MessageKind
 from relay.errors import BadRequest
 
 MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) store
-MAX_NAME = 60
+MAX_NAME = names.MAX_NAME
 
 
 def parse_id(raw: str | None) -> int | None:
@@ -85,9 +85,12 @@ def guest_name(value: object) -> str:
     """A name people read next to a guest's reply: printable, trimmed, 1 to 60 characters."""
     if not isinstance(value, str):
         raise BadRequest("'name' must be a string.")
-    name = " ".join(value.split())
-    if not 1 <= len(name) <= MAX_NAME:
+    name = names.tidy(value)
+    why = names.problem(name)
+    if why in ("empty", "too_long"):
         raise BadRequest(f"'name' must have 1 to {MAX_NAME} characters.")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in name):
+    if why == "control":
         raise BadRequest("'name' may not contain control characters.")
+    if why == "viewer":
+        raise BadRequest(f"'{name}' would read as the viewer: give your own name.")
     return name

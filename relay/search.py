@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import names
 from relay.models import User
 
 MAX_QUERY = 200
@@ -139,7 +140,7 @@ async def search(session: AsyncSession, user: User, query: str, limit: int = 50)
             thread_id=row.thread_id,
             thread_title=row.thread_title or "",
             # A display name, else the e-mail's part before "@" (as relay.thread_view names).
-            speaker=row.speaker_name or (row.speaker_email or "").split("@", 1)[0],
+            speaker=names.name_of(row.speaker_name, row.speaker_email),
         )
         for row in rows
     ]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import access, listeners
+from relay import access, listeners, names
 from relay.access import Seat, link_is_live
 from relay.enums import MemberRole, MessageKind, MessageStatus
 from relay.message_view import load_media, message_json
@@ -101,12 +101,12 @@ def waiting_on(messages: Sequence[Message], member_ids: Sequence[str]) -> list[s
 
 def person(user: User | None, guests: set[str]) -> dict[str, Any]:
     if user is None:
-        return {"id": None, "name": "Someone", "guest": False}
+        return {"id": None, "name": names.UNKNOWN, "guest": False}
     return {"id": user.id, "name": display_name(user), "guest": user.id in guests}
 
 
 def display_name(user: User) -> str:
-    return user.display_name or user.email.split("@", 1)[0]
+    return names.display_name(user)
 
 
 People = tuple[dict[str, User], set[str]]  # users by id, and which of them are guests

@@ -81,7 +81,13 @@ MATRIX = [
     row("POST", "/logout", {"*": 303}),  # anonymous: redirected to /login
     row("GET", "/", {**ANON_303, "*": 200}),
     row("GET", "/record", {**ANON_303, "*": 200}),
-    row("GET", "/m/{}", {**ANON_303, "other": 404, "*": 200}, msg),
+    # A message's address sends its readers on to the thread page, which checks again.
+    row("GET", "/m/{}", {**ANON_303, "other": 404, "*": 303}, msg),
+    row("GET", "/me", {**ANON_303, "*": 200}),
+    # Anonymous: to the sign-in page; signed in: saved, back to the profile (303 both).
+    row("POST", "/me", {"*": 303}, data={"name": "Ann Smit", "language": "en"}),
+    row("POST", "/me/sign-out-everywhere", {"*": 303}),
+    row("GET", "/favicon.ico", {"*": 301}),
     row("GET", "/t/{}", {**ANON_303, "other": 404, "*": 200}, thread),
     row("POST", "/api/messages", {**ANON_401, "*": 201}, json={"kind": "audio"}),
     row("GET", "/api/messages", {**ANON_401, "*": 200}),

@@ -47,7 +47,7 @@ async def count_users(services: Services) -> int:
 async def test_create_user_normalises_email_and_hashes_password(services: Services) -> None:
     user = await new_user(services, "  Alice@Example.ORG ")
     assert user.email == "alice@example.org"
-    assert user.display_name == "alice"
+    assert user.display_name == "Alice"
     assert user.is_admin is False
     assert user.password_hash.startswith("$argon2") and PASSWORD not in user.password_hash
 

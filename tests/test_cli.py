@@ -146,3 +146,35 @@ async def test_invalid_port_exits_2_naming_the_variable(stack: Stack) -> None:
     run = await relay(stack.env | {"RELAY_PORT": "eighty"}, "migrate")
     assert_clean_failure(run, 2, "RELAY_PORT", "'eighty'")
     assert not stack.sqlite_path.exists()
+
+
+async def test_user_add_takes_a_full_name(stack: Stack) -> None:
+    """The README's example, word for word."""
+    run = await relay(
+        stack.env, "user", "add", "--name", "Anna de Vries", "--email", "anna@example.org",
+        "--password", PASSWORD,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "created user anna@example.org" in run.stdout
+    with sqlite3.connect(stack.sqlite_path) as db:
+        assert db.execute("SELECT display_name FROM users").fetchall() == [("Anna de Vries",)]
+
+
+async def test_user_add_never_names_anyone_you(stack: Stack) -> None:
+    """Without --name the name comes from the address, unless the address would make it a
+    word for the reader: then the command asks for a name and creates nobody."""
+    named = await relay(
+        stack.env, "user", "add", "--email", "jan.van.dijk@example.org", "--password", PASSWORD
+    )
+    assert named.code == 0, named.stderr
+    refused = await relay(
+        stack.env, "user", "add", "--email", "you@example.org", "--password", PASSWORD
+    )
+    assert_clean_failure(refused, 1, "--name")
+    typed = await relay(
+        stack.env, "user", "add", "--email", "x@example.org", "--password", PASSWORD,
+        "--name", "Jij",
+    )  # fmt: skip
+    assert_clean_failure(typed, 1, "'Jij'", "--name")
+    with sqlite3.connect(stack.sqlite_path) as db:
+        assert db.execute("SELECT display_name FROM users").fetchall() == [("Jan van Dijk",)]

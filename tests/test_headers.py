@@ -85,14 +85,14 @@ async def test_unknown_address_is_the_error_page_for_browsers(world: World) -> N
     response = await world.client.get("/no/such/page", headers=HTML)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert '<a href="/">' in response.text and "Not found" in response.text
+    assert 'href="/" data-home' in response.text and "Page not found" in response.text
     assert response.headers["content-security-policy"]
     assert_protected(response, share=False)
     share = await world.client.get("/s/abcdefgh/no-such-thing/here", headers=HTML)
     assert share.status_code == 404
     assert_protected(share, share=True)
     static = await world.client.get("/static/no-such-file.css", headers=HTML)
-    assert static.status_code == 404 and '<a href="/">' in static.text
+    assert static.status_code == 404 and 'href="/" data-home' in static.text
 
 
 async def test_unknown_address_is_json_for_programs_and_below_api(world: World) -> None:
@@ -113,7 +113,7 @@ async def test_wrong_method_is_405_in_the_same_form(world: World) -> None:
     assert body["error"] == "method_not_allowed" and "PUT" in body["detail"]
     assert_protected(response, share=False)
     page = await world.client.post("/record", headers=HTML)
-    assert page.status_code == 405 and '<a href="/">' in page.text
+    assert page.status_code == 405 and 'href="/" data-home' in page.text
     assert_protected(page, share=False)
 
 
@@ -127,5 +127,5 @@ async def test_a_form_the_server_cannot_read_is_an_error_page(world: World) -> N
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
-    assert "Too many fields" in response.text and '<a href="/">' in response.text
+    assert "Too many fields" in response.text and 'href="/" data-home' in response.text
     assert_protected(response, share=True)

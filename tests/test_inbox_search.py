@@ -32,7 +32,7 @@ async def test_the_inbox_form_finds_a_word_and_links_to_its_moment(world: World)
         assert "<b>" not in text
         href = f"/t/{message['thread_id']}?t=0.0#m-{message['id']}"
         assert f'href="{html.escape(href)}"' in text
-        assert re.search(r'class="hit-speaker">author<', text)
+        assert re.search(r'class="hit-speaker">Author<', text)
 
         none = (await browser.get("/?q=okapi&lang=nl", headers=HTML)).text
         assert "Niets gevonden voor “okapi”" in none and '<html lang="nl">' in none

@@ -85,7 +85,7 @@ async def test_view_link_visitor_is_never_shown_the_reply_link(world: World) -> 
         )
         assert unlocked.status_code == 303
         assert (await join_through_page(colleague, view["token"])).status_code == 303
-        page = await colleague.get(f"/m/{first['id']}", headers=HTML)
+        page = await colleague.get(f"/t/{first['thread_id']}", headers=HTML)
         assert page.status_code == 200 and first["token"] not in page.text
     thread = (await world.client.get(f"/api/threads/{first['thread_id']}", headers=other)).json()
     assert thread["me"]["role"] == "viewer" and thread["me"]["can_share"] is False

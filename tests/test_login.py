@@ -45,7 +45,7 @@ async def test_login_success_sets_session_cookie_and_redirects(world: World) -> 
         assert "Secure" not in cookie  # http://relay.test is not https
         home = await client.get("/", headers=HTML)
     assert home.status_code == 200
-    assert world.author.email in home.text
+    assert "Your profile: </span>Author</a>" in home.text
 
 
 async def test_login_goes_to_local_next(world: World) -> None:

@@ -10,12 +10,11 @@ from sqlalchemy import update
 from starlette.requests import Request
 
 from relay.db import utcnow
-from relay.enums import MessageStatus
 from relay.models import Thread
 from relay.settings import S3Settings, Settings
 from relay.web import middleware, page_render, pages
 from tests.conftest import World
-from tests.support.pages import HTML, assert_page_headers, create_message, set_message, sign_in
+from tests.support.pages import HTML, assert_page_headers, create_message, sign_in
 
 # -- pure helpers ----------------------------------------------------------------------
 
@@ -112,22 +111,28 @@ async def test_home_is_the_inbox_newest_activity_first(world: World) -> None:
     assert_page_headers(response, world.services.settings, share=False)
 
 
-async def test_message_page_other_user_404_author_and_admin_200(world: World) -> None:
+async def test_message_address_redirects_members_to_the_thread_at_the_message(
+    world: World,
+) -> None:
+    """/m/<id> is the thread page at that message (303: the answer depends on who asks);
+    a stranger still gets 404 and learns nothing."""
     message = await create_message(world, "Private thoughts")
-    path = f"/m/{message['id']}"
-    shown = {}
-    for person, expected in [(world.other, 404), (world.author, 200), (world.admin, 200)]:
+    at_message = f"/t/{message['thread_id']}#m-{message['id']}"
+    for person, expected in [(world.other, 404), (world.author, 303), (world.admin, 303)]:
         async with sign_in(world, person) as client:
-            response = await client.get(path, headers=HTML)
+            response = await client.get(f"/m/{message['id']}", headers=HTML)
         assert response.status_code == expected, person.email
-        assert ("Private thoughts" in response.text) is (expected == 200)
-        shown[person.email] = message["share_url"] in response.text
-    # An admin reads, but may not share: only the author is shown the link.
-    assert shown == {
-        "other@example.org": False,
-        "author@example.org": True,
-        "admin@example.org": False,
-    }
+        assert "Private thoughts" not in response.text
+        if expected == 303:
+            assert response.headers["location"] == at_message
+            assert response.headers["cache-control"] == "no-store"
+    async with sign_in(world, world.author) as client:
+        moment = await client.get(f"/m/{message['id']}?t=12.5", headers=HTML)
+        nonsense = await client.get(f"/m/{message['id']}?t=inf", headers=HTML)
+        page = await client.get(at_message.split("#")[0], headers=HTML)
+    assert moment.headers["location"] == f"/t/{message['thread_id']}?t=12.5#m-{message['id']}"
+    assert nonsense.headers["location"] == at_message
+    assert f'id="m-{message["id"]}"' in page.text and "Private thoughts" in page.text
 
 
 async def test_message_page_anonymous_redirects_with_next(world: World) -> None:
@@ -137,17 +142,12 @@ async def test_message_page_anonymous_redirects_with_next(world: World) -> None:
     assert response.headers["location"] == "/login?next=%2Fm%2Fabc%3Fx%3D1"
 
 
-async def test_processing_message_page_has_polling_hook(world: World) -> None:
-    message = await create_message(world, "Still cooking", kind="video")
-    await set_message(world, message["id"], status=MessageStatus.processing)
+async def test_reply_page_links_its_parent_in_the_thread(world: World) -> None:
+    message = await create_message(world, "Kick-off", kind="text")
     async with sign_in(world, world.author) as client:
-        response = await client.get(f"/m/{message['id']}", headers=HTML)
-    assert response.status_code == 200
-    assert f'data-status-url="/api/messages/{message["id"]}"' in response.text
-    assert 'data-status="processing"' in response.text
-    assert "Processing…" in response.text
-    assert '<script type="module" src="/static/player.js"></script>' in response.text
-    assert "<video" not in response.text
+        record = await client.get(f"/record?reply_to={message['id']}", headers=HTML)
+    href = f"/t/{message['thread_id']}#m-{message['id']}"
+    assert f'href="{href}">Kick-off</a>' in record.text
 
 
 async def test_recorders_stop_at_the_configured_maximum_duration(world: World) -> None:

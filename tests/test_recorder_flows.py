@@ -19,7 +19,7 @@ from tests.support.recorder import (
 )
 
 
-def test_reply_recorded_from_the_message_page_joins_the_thread(
+def test_reply_recorded_from_the_reply_page_joins_the_thread(
     stack: tuple[str, dict[str, str]], browser: Browser
 ) -> None:
     base, tokens = stack
@@ -31,9 +31,6 @@ def test_reply_recorded_from_the_message_page_joins_the_thread(
             json={"kind": "text", "title": "Launch plan", "body": "Dates", "parent_id": root["id"]},
         ).json()
         assert parent["thread_id"] == root["thread_id"] != parent["id"]
-        page_html = client.get(f"/m/{parent['id']}").text
-        assert f'href="/record?reply_to={parent["id"]}"' in page_html
-        assert "Reply with a recording" in page_html
         dutch = client.get(f"/record?reply_to={parent['id']}&lang=nl").text
         assert "Antwoord op:" in dutch and "Launch plan" in dutch
         assert (
@@ -47,9 +44,12 @@ def test_reply_recorded_from_the_message_page_joins_the_thread(
         browser, base, "gil@example.org", (1280, 800), f"/record?reply_to={parent['id']}&lang=en"
     )
     assert page.inner_text("[data-reply-to]") == "Replying to: Launch plan"
-    page.click("[data-reply-to] a")
-    page.wait_for_url(f"{base}/m/{parent['id']}")
-    page.click("[data-reply-link]")
+    # The parent opens in its thread; the old message address leads there too.
+    at_parent = f"{base}/t/{parent['thread_id']}#m-{parent['id']}"
+    assert page.get_attribute("[data-reply-to] a", "href") == at_parent.removeprefix(base)
+    page.goto(f"{base}/m/{parent['id']}")
+    page.wait_for_url(at_parent)
+    page.goto(f"{base}/record?reply_to={parent['id']}&lang=en")
     page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
     assert "Launch plan" in page.inner_text("[data-reply-to]")
     seconds = record(page, 3)

@@ -41,7 +41,7 @@ async def test_share_page_anonymous_200_private_headers(world: World) -> None:
     assert_page_headers(response, world.services.settings, share=True)
     assert '<meta name="robots" content="noindex">' in response.text
     assert "Hello from the train" in response.text
-    assert "Started by author" in response.text
+    assert "Started by Author" in response.text
     assert "1:05" in response.text
     media = f"/s/{token}/media/{message['id']}"
     assert (
@@ -169,7 +169,7 @@ async def test_link_preview_tags_and_oembed_then_nothing_once_revoked(world: Wor
         page = await client.get(f"/s/{token}", headers=HTML)
         tags = og(page.text)
         assert tags["og:title"] == "Roadmap &lt;v2&gt;"
-        assert tags["og:description"] == "Video message · 0:42 · from author"
+        assert tags["og:description"] == "Video message · 0:42 · from Author"
         assert tags["og:image"] == f"{url}/media/{message['id']}/poster"
         assert tags["og:url"] == url and tags["og:type"] == "video.other"
         assert tags["twitter:card"] == "summary_large_image"
@@ -186,7 +186,7 @@ async def test_link_preview_tags_and_oembed_then_nothing_once_revoked(world: Wor
             "provider_name": "Relay",
             "provider_url": "http://relay.test",
             "title": "Roadmap <v2>",
-            "author_name": "author",
+            "author_name": "Author",
             "cache_age": 300,
             "thumbnail_url": f"{url}/media/{message['id']}/poster",
         }

@@ -139,7 +139,7 @@ async def test_guest_replies_only_through_their_link(world: World) -> None:
         assert post_elsewhere.status_code == 403
     thread = await world.client.get(f"/api/threads/{first['thread_id']}", headers=auth(world))
     names = [m["author"]["name"] for m in thread.json()["messages"]]
-    assert names == ["author", "Anna de Vries"]
+    assert names == ["Author", "Anna de Vries"]
     # Revoking the link ends the guest's part at once.
     await world.client.delete(f"/api/links/{token}", headers=auth(world))
     async with world.anonymous() as client:
@@ -215,14 +215,14 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
     await world.client.put(listen_url, json={"position": 3}, headers=listen)
     seen = (await world.client.get(thread_url, headers=auth(world))).json()["messages"][0]
     assert [(s["name"], s["position"], s["heard"]) for s in seen["seen_by"]] == [
-        ("other", 8.0, False)
+        ("Other", 8.0, False)
     ]
     heard = await world.client.put(listen_url, json={"position": 18.5}, headers=listen)
     assert heard.json()["heard"] is True
     theirs = (await world.client.get(thread_url, headers=listen)).json()
     assert theirs["messages"][0]["seen_by"] == [] and theirs["messages"][0]["new"] is False
     assert theirs["first_unheard"] is None
-    assert [w["name"] for w in theirs["waiting_on"]] == ["other"]
+    assert [w["name"] for w in theirs["waiting_on"]] == ["Other"]
     inbox = (await world.client.get("/api/threads", headers=listen)).json()["threads"]
     assert inbox[0]["unread"] == 0
     # The colleague replies: their membership no longer depends on the link.
@@ -230,7 +230,7 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
         world, "/api/messages", {"kind": "text", "body": "ok", "parent_id": first["id"]}, listen
     )
     after = (await world.client.get(thread_url, headers=auth(world))).json()
-    assert [w["name"] for w in after["waiting_on"]] == ["author"]
+    assert [w["name"] for w in after["waiting_on"]] == ["Author"]
     await world.client.delete(f"/api/links/{link}", headers=auth(world))
     assert (await world.client.get(thread_url, headers=listen)).status_code == 200
 

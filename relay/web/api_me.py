@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from relay import inputs, search
+from relay import inputs, names, search
 from relay.errors import BadRequest
 from relay.models import User
 from relay.web.http import json_body, require_user, services
@@ -27,7 +27,7 @@ async def me(request: Request) -> Response:
         {
             "id": user.id,
             "email": user.email,
-            "display_name": user.display_name,
+            "display_name": names.display_name(user),
             "is_admin": user.is_admin,
             "language": user.language,
         }
@@ -53,7 +53,7 @@ async def search_messages(request: Request) -> Response:
                     "kind": hit.kind,
                     "start": hit.start,
                     "snippet_html": hit.snippet_html,
-                    "url": f"/m/{hit.message_id}#t={hit.start:.1f}",
+                    "url": f"/m/{hit.message_id}?t={hit.start:.1f}",
                     "thread_id": hit.thread_id,
                     "thread_title": hit.thread_title,
                     "speaker": hit.speaker,

@@ -34,10 +34,11 @@ from relay.web import (
     openapi,
     page_render,
     pages,
+    profile,
     thread_pages,
     uploads,
 )
-from relay.web.middleware import AllowedHosts, SecurityHeaders
+from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -96,6 +97,7 @@ def routes() -> list[Route | Mount]:
         Route("/s/{token}/uploads/{id}", uploads.patch, methods=["PATCH"]),
         Route("/s/{token}/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         *pages.routes(),
+        *profile.routes(),
         *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
@@ -122,6 +124,7 @@ def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
         Middleware(SecurityHeaders, settings=settings),
+        Middleware(ServerErrors),
         Middleware(AllowedHosts, hosts=settings.trusted_hosts),
     ]
 

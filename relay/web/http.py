@@ -46,6 +46,12 @@ async def principal(request: Request) -> auth.Principal | None:
     return found
 
 
+def known_principal(request: Request) -> auth.Principal | None:
+    """The caller if this request has resolved it already (for error pages, which must not
+    touch the database again)."""
+    return request.scope.get(_PRINCIPAL)
+
+
 async def require_user(request: Request, form_csrf: str | None = None) -> auth.Principal:
     """The signed-in caller; state-changing calls made with a cookie must carry the CSRF token."""
     who = await principal(request)

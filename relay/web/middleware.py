@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import BadRequest
 from relay.settings import Settings
+from relay.web.page_render import server_error
 
 
 class SecurityHeaders:
@@ -43,6 +45,33 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_protected)
+
+
+class ServerErrors:
+    """An exception that nothing caught: people get the branded error page and programs the
+    JSON error, inside SecurityHeaders (Starlette's own plain-text answer sits outside it).
+    The exception goes on to the server, which logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            if not started:
+                await server_error(Request(scope))(scope, receive, send)
+            raise
 
 
 def media_origins(settings: Settings) -> list[str]:

@@ -13,10 +13,12 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from relay.errors import NotFound, RelayError
+from relay import i18n, names
+from relay.errors import InternalError, NotFound, RelayError
+from relay.web.http import known_principal
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "web" / "templates"
 
@@ -60,6 +62,15 @@ def is_share(request: Request) -> bool:
     return request.url.path.startswith("/s/")
 
 
+def page_lang(request: Request) -> str:
+    """The page's language: `?lang=`, else the relay_lang cookie, else Accept-Language."""
+    return i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
 def render(
     request: Request,
     name: str,
@@ -68,7 +79,16 @@ def render(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """A page; the header's words follow the page's language, and the header names the
+    signed-in user (`user`) as others see them."""
     context = {"share": is_share(request), "user": None, "csrf": "", **context}
+    lang = context.get("lang") or page_lang(request)
+    user = context["user"]
+    context |= {
+        "lang": lang,
+        "chrome": i18n.chrome_strings(lang),
+        "user_name": names.display_name(user) if user is not None else "",
+    }
     return templates().TemplateResponse(request, name, context, status_code=status, headers=headers)
 
 
@@ -97,8 +117,34 @@ def error_page(request: Request, exc: RelayError) -> Response:
         if request.method in ("GET", "HEAD"):
             return redirect("/login?next=" + quote(here(request), safe=""))
         return redirect("/login")
-    context = {"status": exc.status, "detail": exc.detail}
+    lang = page_lang(request)
+    t = i18n.error_strings(lang)
+    status = exc.status if f"title_{exc.status}" in t else 500 if exc.status >= 500 else 400
+    title, advice = t[f"title_{status}"], t[f"text_{status}"]
+    # Details are written in English: the English page shows them, the Dutch one its advice.
+    detail = exc.detail if lang == "en" and exc.status < 500 else ""
+    if advice.startswith(detail.rstrip(".")):  # the router's own 404 says the same
+        detail = ""
+    who = known_principal(request)
+    context = {
+        "user": who.user if who is not None and who.via == "session" else None,
+        "csrf": (who.csrf_token or "") if who is not None else "",
+        "status": exc.status,
+        "title": title,
+        "advice": advice,
+        "detail": detail,
+        "lang": lang,
+        "t": t,
+    }
     return render(request, "error.html", context, status=exc.status, headers=exc.headers)
+
+
+def server_error(request: Request) -> Response:
+    """The answer to an exception nothing caught; what it was goes to the log only."""
+    error = InternalError("Something went wrong on the server. Try again in a moment.")
+    if wants_html(request):
+        return error_page(request, error)
+    return JSONResponse(error.as_json(), status_code=error.status)
 
 
 def as_relay_error(request: Request, exc: HTTPException) -> RelayError:

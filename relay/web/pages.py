@@ -1,4 +1,5 @@
-"""Server-rendered pages: sign-in, the message list, one message, and public share pages."""
+"""Server-rendered pages: sign-in, the inbox, the recorder; a message's address, the favicon
+and the status a share page polls."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from relay import access, auth, i18n, inbox, message_view, search
@@ -17,7 +18,7 @@ from relay.errors import Forbidden, TooManyRequests
 from relay.models import Message
 from relay.web import link_auth
 from relay.web.http import SESSION_COOKIE, base_url, is_https, principal, require_user, services
-from relay.web.page_render import here, page, redirect, render
+from relay.web.page_render import here, page, page_lang, redirect, render
 
 LOGIN_CSRF_COOKIE = "relay_login_csrf"
 LOGIN_CSRF_FIELD = "csrf"
@@ -33,6 +34,7 @@ def routes() -> list[Route]:
         Route("/logout", page(logout), methods=["POST"]),
         Route("/m/{id}", page(message_page), methods=["GET"]),
         Route("/record", page(record_page), methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/s/{token}/status", share_status, methods=["GET"]),
     ]
 
@@ -75,7 +77,7 @@ def _login(
     error: bool = False,
     refused: TooManyRequests | None = None,
 ) -> Response:
-    lang = _lang(request)
+    lang = page_lang(request)
     t = i18n.login_strings(lang)
     notice, status = (t["login_wrong"], 400) if error else (None, 200)
     if refused is not None:
@@ -105,7 +107,7 @@ async def login_form(request: Request) -> Response:
         httponly=True,
         samesite="lax",
     )
-    return response
+    return _remember_lang(request, response, request.query_params.get("lang"), page_lang(request))
 
 
 async def login(request: Request) -> Response:
@@ -168,7 +170,7 @@ async def home(request: Request) -> Response:
             "/login" + ("?next=" + quote(here(request), safe="") if request.query_params else ""),
         )
     asked = request.query_params.get("lang")
-    lang = _lang(request)
+    lang = page_lang(request)
     t = i18n.inbox_strings(lang)
     query = request.query_params.get("q", "").strip()
     hits: list[search.Hit] = []
@@ -185,23 +187,30 @@ async def home(request: Request) -> Response:
 
 
 async def message_page(request: Request) -> Response:
+    """A message's own address (old links, search results of API clients) opens its thread
+    at that message. 303, not 301: the answer depends on who asks (a stranger gets 404, an
+    anonymous caller the sign-in page), so no browser may keep it."""
     who = await principal(request)
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
     async with services(request).sessions.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
-        renditions = await message_view.load_renditions(session, message.id)
-        svc = services(request)
-        origin, thread_ids = base_url(request), {message.thread_id}
-        shares = await access.share_urls(session, svc.secret, origin, who.user, thread_ids)
-    data = message_view.message_json(
-        message,
-        renditions=renditions,
-        media_base=f"/media/{message.id}",
-        share_url=shares.get(message.thread_id),
-    )
-    context = {**_who(who), **_player(data, f"/api/messages/{message.id}")}
-    return render(request, "message.html", context)
+    return redirect(message_url(message, request.query_params.get("t")))
+
+
+def message_url(message: Message, at: str | None = None) -> str:
+    """The thread page at a message; `at` (seconds) plays it from there."""
+    try:
+        seconds = float(at) if at is not None else math.nan
+    except ValueError:
+        seconds = math.nan
+    query = f"?t={seconds:.1f}" if math.isfinite(seconds) and seconds >= 0 else ""
+    return f"/t/{quote(message.thread_id)}{query}#m-{quote(message.id)}"
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico where a page names no icon (JSON, media)."""
+    return RedirectResponse("/static/icon.svg", status_code=301)
 
 
 async def record_page(request: Request) -> Response:
@@ -209,14 +218,18 @@ async def record_page(request: Request) -> Response:
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
     asked = request.query_params.get("lang")
-    lang = _lang(request)
+    lang = page_lang(request)
     strings = i18n.strings(lang)
     reply_to = request.query_params.get("reply_to")
     parent = None
     if reply_to is not None:
         async with services(request).sessions.begin() as session:
             found = await access.message_for_user(session, who.user, reply_to)
-        parent = {"id": found.id, "title": found.title or strings["untitled"]}
+        parent = {
+            "id": found.id,
+            "title": found.title or strings["untitled"],
+            "url": message_url(found),
+        }
     context = {
         **_who(who),
         "lang": lang,
@@ -226,14 +239,6 @@ async def record_page(request: Request) -> Response:
         "parent": parent,
     }
     return _remember_lang(request, render(request, "record.html", context), asked, lang)
-
-
-def _lang(request: Request) -> str:
-    return i18n.pick(
-        request.query_params.get("lang"),
-        request.cookies.get(i18n.LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
 
 
 def _remember_lang(request: Request, response: Response, asked: str | None, lang: str) -> Response:
@@ -269,11 +274,6 @@ def _link_json(
         media_base=f"/s/{token}/media",
         share_url=_share_url(request, token),
     )
-
-
-def _player(data: dict[str, Any], status_url: str) -> dict[str, Any]:
-    media = {r["name"]: r for r in data.get("renditions") or []}
-    return {"m": data, "media": media, "status_url": status_url}
 
 
 def _who(who: auth.Principal) -> dict[str, Any]:

@@ -66,3 +66,21 @@ def is_png(path: Path) -> bool:
         and path.stat().st_size > 100
         and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     )
+
+
+AXE = Path(__file__).resolve().parents[1] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical WCAG 2.x A/AA findings of axe-core (injected: the page's context
+    must bypass its CSP, for the test only)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -150,7 +150,7 @@ export function onFileChosen(sendFile) {
 export function showShare(message) {
   if (!el.share) return; // inline, the reply shows up in the thread itself
   el.shareInput.value = message.share_url || "";
-  el.openLink.href = `/m/${message.id}`;
+  el.openLink.href = `/t/${message.thread_id}#m-${message.id}`;
   el.share.hidden = !message.share_url;
   el.copyStatus.textContent = "";
   const mobile = window.matchMedia("(pointer: coarse)").matches;

@@ -1,0 +1,134 @@
+"""Words around every page (the header), the error pages and the profile page, in English and
+Dutch (relay.i18n picks the language). Both languages have the same keys."""
+
+from __future__ import annotations
+
+CHROME_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "skip_link": "Skip to content",
+        "profile": "Your profile",
+        "sign_out": "Sign out",
+    },
+    "nl": {
+        "skip_link": "Naar de inhoud",
+        "profile": "Je profiel",
+        "sign_out": "Uitloggen",
+    },
+}
+
+# Per status: a title and what to do. The English page adds the error's own detail, which
+# the code writes in English; the Dutch page shows the Dutch advice instead.
+ERROR_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "title_400": "That did not work",
+        "text_400": "The request was not what this page expects. Go back and try again.",
+        "title_403": "Not allowed",
+        "text_403": "You may not do this here. If you were filling in a form, reload the page "
+        "and try again.",
+        "title_404": "Page not found",
+        "text_404": "There is nothing at this address, or it is not shared with you. Check "
+        "the link, or ask whoever sent it.",
+        "title_405": "Not possible here",
+        "text_405": "This address does not take that kind of request.",
+        "title_409": "Conflict",
+        "text_409": "Something changed in the meantime. Reload the page and try again.",
+        "title_410": "No longer available",
+        "text_410": "This link was revoked or has expired. Ask whoever sent it for a new one.",
+        "title_413": "Too large",
+        "text_413": "That is more than this server takes.",
+        "title_429": "Too many tries",
+        "text_429": "Wait a few minutes, then try again.",
+        "title_500": "Something went wrong",
+        "text_500": "Relay ran into a problem on its side. Try again in a moment; if it keeps "
+        "happening, tell whoever runs this Relay.",
+        "title_503": "Unavailable for now",
+        "text_503": "Relay is busy or being updated. Try again in a moment.",
+        "title_507": "Out of space",
+        "text_507": "This server has no room for more recordings right now.",
+        "status": "Error {status}",
+        "go_home": "Go to the start page",
+    },
+    "nl": {
+        "title_400": "Dat lukte niet",
+        "text_400": "Dit verzoek is niet wat deze pagina verwacht. Ga terug en probeer het "
+        "opnieuw.",
+        "title_403": "Niet toegestaan",
+        "text_403": "Dit mag je hier niet doen. Was je een formulier aan het invullen? Laad de "
+        "pagina opnieuw en probeer het nog eens.",
+        "title_404": "Pagina niet gevonden",
+        "text_404": "Op dit adres staat niets, of het is niet met je gedeeld. Controleer de "
+        "link, of vraag het aan wie hem stuurde.",
+        "title_405": "Hier niet mogelijk",
+        "text_405": "Dit adres neemt zo'n verzoek niet aan.",
+        "title_409": "Conflict",
+        "text_409": "Er is intussen iets veranderd. Laad de pagina opnieuw en probeer het nog "
+        "eens.",
+        "title_410": "Niet meer beschikbaar",
+        "text_410": "Deze link is ingetrokken of verlopen. Vraag wie hem stuurde om een nieuwe.",
+        "title_413": "Te groot",
+        "text_413": "Dat is meer dan deze server aanneemt.",
+        "title_429": "Te veel pogingen",
+        "text_429": "Wacht een paar minuten en probeer het dan opnieuw.",
+        "title_500": "Er ging iets mis",
+        "text_500": "Relay liep aan zijn kant tegen een probleem aan. Probeer het zo nog eens; "
+        "blijft het gebeuren, meld het dan aan wie deze Relay beheert.",
+        "title_503": "Even niet beschikbaar",
+        "text_503": "Relay is druk of wordt bijgewerkt. Probeer het zo nog eens.",
+        "title_507": "Geen ruimte meer",
+        "text_507": "Deze server heeft nu geen ruimte voor meer opnames.",
+        "status": "Fout {status}",
+        "go_home": "Naar de startpagina",
+    },
+}
+
+PROFILE_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "page_title": "Your profile",
+        "email": "E-mail",
+        "name": "Name",
+        "name_hint": "Others see this name next to your messages.",
+        "language": "Language of the pages",
+        "language_hint": "Kept in this browser.",
+        "speech": "Language you speak in your messages",
+        "speech_hint": "Transcripts are made in this language. With Detect, Relay guesses "
+        "for each message, which often goes wrong for Dutch.",
+        "speech_detect": "Detect",
+        "save": "Save",
+        "saved": "Your profile is saved.",
+        "name_empty": "Enter your name.",
+        "name_too_long": "A name may have at most {max} characters.",
+        "name_control": "A name may not contain control characters.",
+        "name_viewer": "“{name}” always means whoever is reading. Enter your own name.",
+        "problem": "There is a problem",
+        "sessions_title": "Sign out everywhere",
+        "sessions_text": "Signs you out on every phone and computer, this one included. API "
+        "tokens for scripts keep working.",
+        "sessions_button": "Sign out everywhere",
+    },
+    "nl": {
+        "page_title": "Je profiel",
+        "email": "E-mailadres",
+        "name": "Naam",
+        "name_hint": "Anderen zien deze naam bij je berichten.",
+        "language": "Taal van de pagina's",
+        "language_hint": "Wordt in deze browser bewaard.",
+        "speech": "Taal die je spreekt in je berichten",
+        "speech_hint": "De uitgeschreven tekst wordt in deze taal gemaakt. Bij Herkennen raadt "
+        "Relay het per bericht, en voor Nederlands gaat dat vaak mis.",
+        "speech_detect": "Herkennen",
+        "save": "Opslaan",
+        "saved": "Je profiel is opgeslagen.",
+        "name_empty": "Vul je naam in.",
+        "name_too_long": "Een naam mag hoogstens {max} tekens hebben.",
+        "name_control": "Een naam mag geen stuurtekens bevatten.",
+        "name_viewer": "“{name}” betekent altijd: wie dit leest. Vul je eigen naam in.",
+        "problem": "Er is een probleem",
+        "sessions_title": "Overal uitloggen",
+        "sessions_text": "Logt je uit op elke telefoon en computer, ook deze. API-tokens voor "
+        "scripts blijven werken.",
+        "sessions_button": "Overal uitloggen",
+    },
+}
+
+# Each language named in itself, for language menus.
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}
