@@ -191,6 +191,15 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     return await session.get(User, row.user_id)
 
 
+async def remember_page_language(session: AsyncSession, user_id: str, lang: str) -> None:
+    """The language of the pages someone signs in with, for jobs that have no page to ask."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.ui_language.is_distinct_from(lang))
+        .values(ui_language=lang)
+    )
+
+
 async def start_session(
     session: AsyncSession,
     user: User,

@@ -50,6 +50,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Transcription language for this user's messages ("nl", "en"); None: detect per message.
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # The language of their pages when they last signed in or chose one ("nl", "en").
+    ui_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

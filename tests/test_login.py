@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from relay import i18n
+from relay.models import User
 from relay.web import pages
 from relay.web.http import SESSION_COOKIE
 from tests.conftest import World
@@ -192,6 +193,18 @@ async def test_login_successes_from_one_address_are_never_throttled(world: World
     async with from_address(world, "198.51.100.1") as client:
         for person in [world.author, world.other, world.admin] * 4:
             assert (await attempt(client, person.email, person.password)).status_code == 303
+
+
+async def test_signing_in_keeps_the_page_language_on_the_account(world: World) -> None:
+    """For jobs, which have no page to ask: transcription falls back on it when unsure."""
+    async with world.anonymous() as client:
+        client.cookies.set(i18n.LANG_COOKIE, "nl")
+        csrf = await login_page(client)
+        form = {"csrf": csrf, "email": world.author.email, "password": world.author.password}
+        assert (await client.post("/login", data=form, headers=HTML)).status_code == 303
+    async with world.services.sessions.begin() as session:
+        user = await session.get(User, world.author.id)
+        assert user is not None and user.ui_language == "nl"
 
 
 async def test_login_429_reads_in_dutch(world: World) -> None:

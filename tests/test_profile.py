@@ -45,6 +45,7 @@ async def test_profile_form_saves_the_name_and_both_languages(world: World) -> N
     async with world.services.sessions() as session:
         user = await session.get(User, world.author.id)
         assert user is not None and (user.display_name, user.language) == ("Anna de Vries", "nl")
+        assert user.ui_language == "nl"  # kept for jobs, which have no page to ask
 
 
 async def test_profile_form_refuses_a_word_for_the_reader(world: World) -> None:

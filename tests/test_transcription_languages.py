@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from relay.models import User
 from relay.settings import JobSettings, Settings, WhisperSettings
 from tests.bench.languages import DUTCH, DUTCH_WORD_GAP
 from tests.conftest import World
@@ -90,6 +91,23 @@ async def test_an_author_who_prefers_dutch_is_transcribed_in_dutch(
     assert (transcript["status"], transcript["language"]) == ("done", "nl")
     found = content_words_found(" ".join(said), transcript["text"], DUTCH_STOP_WORDS)
     assert found >= DUTCH_FOUND, transcript["text"]
+
+
+async def test_an_unsure_detection_takes_the_language_of_the_authors_pages(
+    world: World, tmp_path: Path
+) -> None:
+    """No language on the message or the author: detection, which hears this Dutch sentence
+    as Czech at 0.39, is unsure, so the language the author's pages are in (nl) is used."""
+    async with world.services.sessions.begin() as session:
+        author = await session.get(User, world.author.id)
+        assert author is not None and author.language is None
+        author.ui_language = "nl"
+    audio = make_speech(tmp_path / "nl.wav", DUTCH[1], lang="nl", word_gap=DUTCH_WORD_GAP)
+    message_id = await send(world, world.author, audio)
+    await work(world)
+
+    transcript = await get(world, f"/api/messages/{message_id}/transcript")
+    assert (transcript["status"], transcript["language"]) == ("done", "nl"), transcript
 
 
 def test_unsure_detection_falls_back_and_sure_detection_stands(

@@ -39,9 +39,9 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         lifecycle.mark_transcript(transcript, TranscriptStatus.running)
         preference = author.language if author else None
         # The message's language, else the author's; else detection, which falls back on the
-        # author's UI language when unsure. Relay stores no UI language (a browser's page
-        # language is a cookie), so the author's preference stands in for it.
-        language, fallback = message.language or preference, preference
+        # language of the author's pages when it is unsure.
+        language = message.language or preference
+        fallback = author.ui_language if author else None
         audio_key, duration = audio.storage_key, message.duration
     try:
         model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)

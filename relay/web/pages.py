@@ -130,6 +130,7 @@ async def login(request: Request) -> Response:
         if old := request.cookies.get(SESSION_COOKIE):
             await auth.end_session(session, old)
         value, _ = await auth.start_session(session, user, settings.session_days)
+        await auth.remember_page_language(session, user.id, page_lang(request))
     response = redirect(next_path)
     response.set_cookie(
         SESSION_COOKIE,

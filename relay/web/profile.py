@@ -63,7 +63,7 @@ async def save_profile(request: Request) -> Response:
     async with services(request).sessions.begin() as session:
         user = await session.get(User, who.user.id)
         assert user is not None
-        user.display_name, user.language = name, speech
+        user.display_name, user.language, user.ui_language = name, speech, language
     response = redirect("/me?saved=1")
     # The page language is kept per browser, as the pages' switch links keep it.
     response.set_cookie(
