@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,35 +106,3 @@ async def adopt(session: AsyncSession, link_key: str, listener: str, user_id: st
             AnonymousListen.link_key == link_key, AnonymousListen.listener == listener
         )
     )
-
-
-async def per_message(
-    session: AsyncSession, message_ids: Iterable[str]
-) -> dict[str, tuple[int, int]]:
-    """Nameless listeners of each message, through any link: (how many, how many heard it)."""
-    ids = list(message_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(
-            AnonymousListen.message_id,
-            func.count(),
-            func.count().filter(AnonymousListen.heard.is_(True)),
-        )
-        .where(AnonymousListen.message_id.in_(ids))
-        .group_by(AnonymousListen.message_id)
-    )
-    return {message_id: (count, heard) for message_id, count, heard in rows}
-
-
-async def per_link(session: AsyncSession, link_keys: Iterable[str]) -> dict[str, int]:
-    """Nameless people who played anything through each link."""
-    keys = list(link_keys)
-    if not keys:
-        return {}
-    rows = await session.execute(
-        select(AnonymousListen.link_key, func.count(AnonymousListen.listener.distinct()))
-        .where(AnonymousListen.link_key.in_(keys))
-        .group_by(AnonymousListen.link_key)
-    )
-    return {key: count for key, count in rows}

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import access, listeners, names
+from relay import access, listener_counts, names
 from relay.access import Seat, link_is_live
 from relay.enums import MemberRole, MessageKind, MessageStatus
 from relay.message_view import load_media, message_json
@@ -166,7 +166,7 @@ async def message_items(
     ids = [m.id for m in messages]
     renditions, transcripts = await load_media(session, ids)
     listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
-    nameless = await listeners.per_message(session, ids)
+    nameless = await listener_counts.per_message(session, ids)
     reactions = list(
         await session.scalars(
             select(Reaction).where(Reaction.message_id.in_(ids)).order_by(Reaction.id)
@@ -281,7 +281,7 @@ async def links_used(session: AsyncSession, link_keys: Sequence[str]) -> dict[st
     for key, user in [*rows.all(), *joined.all()]:
         if key is not None:
             names[key].append(display_name(user))
-    nameless = await listeners.per_link(session, names)
+    nameless = await listener_counts.per_link(session, names)
     return {
         key: {"names": found, "anonymous": nameless.get(key, 0)} for key, found in names.items()
     }
