@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import run_apart
-from tests.support.browser import launch, sign_in
+from tests.support.browser import axe_violations, launch, sign_in
 from tests.support.media import make_audio
-from tests.support.server import ROOT, add_user, serve, stack_env, upload, wait_status
+from tests.support.server import add_user, serve, stack_env, upload, wait_status
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {
@@ -163,9 +163,6 @@ def test_a_nameless_visitor_who_plays_is_counted(browser: Browser, thread: dict)
     author.close()
 
 
-AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_open_sheet_passes_an_accessibility_scan(
     browser: Browser, thread: dict, scheme: str
@@ -179,15 +176,6 @@ def test_the_open_sheet_passes_an_accessibility_scan(
     page.wait_for_selector("#share-sheet[open] .ss-link", timeout=10_000)
     page.click("#ss-new > summary")
     page.locator(".ss-revoke").first.click()
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "axe.run(document.getElementById('share-sheet'), {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
-    )
-    found = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    found = axe_violations(page, "#share-sheet")
     assert not found, found
     context.close()

@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import run_apart
-from tests.support.browser import launch, sign_in
+from tests.support.browser import axe_violations, launch, sign_in
 from tests.support.media import make_audio, make_webm
 from tests.support.recorder import ARTIFACTS, SENTENCES
-from tests.support.server import ROOT, add_user, serve, stack_env, upload, wait_status
+from tests.support.server import add_user, serve, stack_env, upload, wait_status
 from tests.support.speech import make_passage
 
 IPHONE = {
@@ -169,24 +169,6 @@ def _wait_until_played(page: Page, thread: dict) -> float:
     raise AssertionError(f"not every message was heard: {_thread_json(thread)['messages']}")
 
 
-AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _axe_violations(page: Page) -> list[str]:
-    """Serious and critical WCAG 2.x A/AA findings of axe-core (injected; the page's CSP is
-    bypassed for the test only)."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme: str) -> None:
     """The thread page is scanned with its inline recorder open (a hidden one is skipped)."""
@@ -209,7 +191,7 @@ def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme
         if opener:
             page.click(opener)
             page.wait_for_selector(f"{RECORDER}[data-ready]", timeout=10_000)
-        if violations := _axe_violations(page):
+        if violations := axe_violations(page):
             found[name] = violations
         context.close()
     assert not found, found

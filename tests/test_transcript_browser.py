@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import run_apart
-from tests.support.browser import launch, sign_in
+from tests.support.browser import axe_violations, launch, sign_in
 from tests.support.server import add_user, serve, stack_env, upload
 from tests.support.speech import make_passage
-from tests.test_thread_browser import IPHONE, _axe_violations
+from tests.test_thread_browser import IPHONE
 
 SENTENCES = ["Good morning everyone, this is the weekly update.", "Please review the budget."]
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -204,8 +204,8 @@ def test_transcripts_and_search_pass_an_accessibility_scan(
     page.locator(f"#m-{state['id']} .tm-play").click()
     page.locator("#tp-segments .tp-segment").first.wait_for(timeout=10_000)
     page.locator("#tp-play").click()
-    found = {"thread": _axe_violations(page)}
+    found = {"thread": axe_violations(page)}
     page.goto(relay["base"] + "/?q=budget")
-    found["search"] = _axe_violations(page)
+    found["search"] = axe_violations(page)
     context.close()
     assert not any(found.values()), found

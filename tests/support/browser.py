@@ -71,13 +71,15 @@ def is_png(path: Path) -> bool:
 AXE = Path(__file__).resolve().parents[1] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def axe_violations(page: Page) -> list[str]:
-    """Serious and critical WCAG 2.x A/AA findings of axe-core (injected: the page's context
-    must bypass its CSP, for the test only)."""
+def axe_violations(page: Page, within: str | None = None) -> list[str]:
+    """Serious and critical WCAG 2.x A/AA findings of axe-core in the page, or in the element
+    `within` selects (injected: the page's context must bypass its CSP, for the test only)."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+        "within => axe.run(within ? document.querySelector(within) : document, "
+        "{runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})",
+        within,
     )
     return [
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
