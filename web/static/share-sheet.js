@@ -2,21 +2,13 @@
 // where there is one), make links with rights, expiry and a passcode, see who used each live
 // link, and revoke one. It enhances the <dialog> of _share_sheet.html through the links API.
 
-import { makeApi } from "./thread-api.js";
+import { makeApi, readJson } from "./thread-api.js";
 import { fill } from "./thread-format.js";
 import { h } from "./thread-list.js";
 
 const COPIED_MS = 2000;
 const SOON_MS = 2 * 86400 * 1000;
 const $ = (id) => document.getElementById(id);
-
-function readJson(id) {
-  try {
-    return JSON.parse($(id).textContent);
-  } catch {
-    return null;
-  }
-}
 
 // Phones hand a link to the app it goes to; a desktop copies it.
 function nativeShare() {

@@ -7,6 +7,15 @@ export class ApiError extends Error {
   }
 }
 
+// The JSON the server embeds in the page (<script type="application/json" id=...>).
+export function readJson(id) {
+  try {
+    return JSON.parse(document.getElementById(id).textContent);
+  } catch {
+    return null;
+  }
+}
+
 export function makeApi(csrf) {
   let token = csrf;
 

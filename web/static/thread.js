@@ -1,7 +1,7 @@
 // The thread page: reads the thread document and the words embedded in the page, then wires
 // the shared player, the waveform, the transcript, the list, live updates and the forms.
 
-import { ApiError, cachedJson, makeApi } from "./thread-api.js";
+import { ApiError, cachedJson, makeApi, readJson } from "./thread-api.js";
 import { byName, clock, EMOJIS, fill, isPlayable, transcriptState } from "./thread-format.js";
 import { forms } from "./thread-forms.js";
 import { makeList } from "./thread-list.js";
@@ -21,14 +21,6 @@ const POLL_MAX_MS = 60000;
 const BLOCKED_CHECK_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
-
-function readJson(id) {
-  try {
-    return JSON.parse($(id).textContent);
-  } catch {
-    return null;
-  }
-}
 
 function boot(root) {
   let thread = readJson("thread-data");
