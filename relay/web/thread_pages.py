@@ -30,7 +30,7 @@ from relay.web.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.web.page_render import duration_text, here, page, redirect, render
+from relay.web.page_render import duration_text, here, page, page_lang, redirect, render
 
 # Passcode guesses, whichever instance they reach: 10 per link and client address in 10
 # minutes, so that a stranger cannot lock out the holder, and 100 per link from everywhere;
@@ -51,14 +51,6 @@ def routes() -> list[Route]:
     ]
 
 
-def _lang(request: Request) -> str:
-    return i18n.pick(
-        request.query_params.get("lang"),
-        request.cookies.get(i18n.LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
-
-
 def recorder_urls(thread: dict[str, Any], base: str, uploads: str) -> dict[str, Any]:
     """Where the inline recorder creates a reply (to the latest message; the page keeps that
     current), deletes it and finds its uploads."""
@@ -73,7 +65,7 @@ def recorder_urls(thread: dict[str, Any], base: str, uploads: str) -> dict[str, 
 
 
 def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
-    lang = _lang(request)
+    lang = page_lang(request)
     body = {
         "thread": thread,
         "lang": lang,
@@ -155,7 +147,7 @@ async def join(request: Request) -> Response:
 def _passcode_page(
     request: Request, *, error: bool, refused: TooManyRequests | None = None
 ) -> Response:
-    lang = _lang(request)
+    lang = page_lang(request)
     t = i18n.thread_strings(lang)
     notice, status, headers = (t["passcode_wrong"] if error else None), 401, None
     if refused is not None:
