@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 from starlette.requests import Request
 
+from relay import humanize
 from relay.db import utcnow
 from relay.models import Thread
 from relay.settings import S3Settings, Settings
@@ -37,11 +38,11 @@ def test_safe_next_keeps_only_local_paths(given: str | None, expected: str) -> N
     assert pages.safe_next(given) == expected
 
 
-def test_duration_text_formats_minutes_and_hours() -> None:
-    assert page_render.duration_text(None) == ""
-    assert page_render.duration_text(4.4) == "0:04"
-    assert page_render.duration_text(65) == "1:05"
-    assert page_render.duration_text(3723) == "1:02:03"
+def test_clock_formats_minutes_and_hours() -> None:
+    assert humanize.clock(None) == ""
+    assert humanize.clock(4.9) == "0:04"
+    assert humanize.clock(65) == "1:05"
+    assert humanize.clock(3723) == "1:02:03"
 
 
 def test_media_origins_local_store_is_only_self() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from relay import i18n, names
+from relay import humanize, i18n, names
 from relay.errors import InternalError, NotFound, RelayError
 from relay.web.http import known_principal
 
@@ -25,30 +24,15 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "web" / "templates"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def duration_text(seconds: float | None) -> str:
-    """Seconds as m:ss or h:mm:ss; empty when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
-
-
-def time_text(value: datetime | str | None) -> str:
-    """A UTC timestamp to the minute, from a datetime or an ISO string."""
-    if value is None:
-        return ""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
-    env.filters["duration"] = duration_text
-    env.filters["when"] = time_text
+    env.filters["duration"] = humanize.clock
+    env.filters["iso"] = humanize.iso
+    env.filters["initials"] = humanize.initials
+    env.filters["avatar_colour"] = humanize.avatar_colour
+    env.globals["relative"] = humanize.relative
     return env
 
 

@@ -30,7 +30,8 @@ from relay.web.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.web.page_render import duration_text, here, page, page_lang, redirect, render
+from relay.humanize import clock
+from relay.web.page_render import here, page, page_lang, redirect, render
 
 # Passcode guesses, whichever instance they reach: 10 per link and client address in 10
 # minutes, so that a stranger cannot lock out the holder, and 100 per link from everywhere;
@@ -235,7 +236,7 @@ async def _preview(
     author_name = display_name(author) if author is not None else ""
     parts = [what]
     if message.duration:
-        parts.append(duration_text(message.duration))
+        parts.append(clock(message.duration))
     if author_name:
         parts.append(f"from {author_name}")
     return {

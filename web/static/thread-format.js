@@ -1,18 +1,12 @@
 // Pure helpers for the thread page: no DOM, no network, so they are easy to reason about.
 
+import { clock } from "./format.js";
+
+export { clock };
+
 export const EMOJIS = ["👍", "❤️", "😂", "🎉", "👀", "🙏"];
 export const SPEEDS = [1, 1.25, 1.5, 2];
 const HEARD_SHARE = 0.9;
-
-// Seconds as m:ss or h:mm:ss, like the server's `duration` filter.
-export function clock(seconds) {
-  if (!Number.isFinite(seconds) || seconds < 0) seconds = 0;
-  const total = Math.floor(seconds);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
 
 // "Seen by {names}" + {names: "…"}; unknown placeholders stay visible rather than vanish.
 export function fill(template, values = {}) {
