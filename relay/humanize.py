@@ -47,7 +47,7 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def relative(value: datetime | str | None, lang: str, now: datetime | None = None) -> str:
-    """"now", "5 minutes ago", "yesterday", "3 days ago", then "7 Dec" or "7 Dec 2025" (UTC)."""
+    """ "now", "5 minutes ago", "yesterday", "3 days ago", then "7 Dec" or "7 Dec 2025" (UTC)."""
     if value is None:
         return ""
     when, now = _aware(value), now or datetime.now(UTC)
@@ -82,7 +82,7 @@ def _letters(word: str) -> str:
 
 
 def initials(name: str | None) -> str:
-    """"Anna de Vries" → "AV", "sanne" → "S", "Joost (agency)" → "JA"."""
+    """ "Anna de Vries" → "AV", "sanne" → "S", "Joost (agency)" → "JA"."""
     words = [w for w in (_letters(w) for w in (name or "").split()) if w]
     main = [w for i, w in enumerate(words) if i == 0 or w.lower() not in PARTICLES]
     if not main:

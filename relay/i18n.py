@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from relay.i18n_inbox import INBOX_CATALOGS
-from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS, PROFILE_CATALOGS
+from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS, PROFILE_CATALOGS, STATUS_CATALOGS
 from relay.i18n_thread import THREAD_CATALOGS
 
 LANG_COOKIE = "relay_lang"
@@ -167,18 +167,24 @@ def pick(query: str | None, cookie: str | None, accept_language: str | None) -> 
     return DEFAULT
 
 
+def _with_status(catalogs: dict[str, dict[str, str]], lang: str) -> Mapping[str, str]:
+    """A page's words with the one status vocabulary every page shares."""
+    lang = lang if lang in catalogs else DEFAULT
+    return catalogs[lang] | STATUS_CATALOGS[lang]
+
+
 def strings(lang: str) -> Mapping[str, str]:
-    return CATALOGS.get(lang, CATALOGS[DEFAULT])
+    return _with_status(CATALOGS, lang)
 
 
 # The thread page (/t/{id} and /s/{token}). Placeholders in braces are filled by the page's
 # script; both languages must have the same keys.
 def thread_strings(lang: str) -> Mapping[str, str]:
-    return THREAD_CATALOGS.get(lang, THREAD_CATALOGS[DEFAULT])
+    return _with_status(THREAD_CATALOGS, lang)
 
 
 def inbox_strings(lang: str) -> Mapping[str, str]:
-    return INBOX_CATALOGS.get(lang, INBOX_CATALOGS[DEFAULT])
+    return _with_status(INBOX_CATALOGS, lang)
 
 
 def chrome_strings(lang: str) -> Mapping[str, str]:

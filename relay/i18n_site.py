@@ -16,6 +16,24 @@ CHROME_CATALOGS: dict[str, dict[str, str]] = {
     },
 }
 
+# A message's status, in the same words on every page (the recorder, the thread, the inbox).
+STATUS_CATALOGS: dict[str, dict[str, str]] = {
+    "en": {
+        "status_uploading": "Uploading…",
+        "status_uploading_percent": "Uploading… {percent}%",
+        "status_processing": "Processing…",
+        "status_ready": "Ready",
+        "status_failed": "Failed",
+    },
+    "nl": {
+        "status_uploading": "Wordt geüpload…",
+        "status_uploading_percent": "Wordt geüpload… {percent}%",
+        "status_processing": "Wordt verwerkt…",
+        "status_ready": "Klaar",
+        "status_failed": "Mislukt",
+    },
+}
+
 # Per status: a title and what to do. The English page adds the error's own detail, which
 # the code writes in English; the Dutch page shows the Dutch advice instead.
 ERROR_CATALOGS: dict[str, dict[str, str]] = {

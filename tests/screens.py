@@ -26,8 +26,12 @@ from tests.support.browser import CHROMIUM, PASSWORD, QUIET
 from tests.support.server import RELAY, ROOT, serve, stack_env
 from tests.support.speech import make_passage
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 PEOPLE = {
     "anna": ("Anna de Vries", "anna@example.org"),
@@ -105,7 +109,11 @@ def seed(base: str, env: dict[str, str], tmp: Path) -> Demo:
     )
     pieter.post(
         "/api/messages",
-        json={"kind": "text", "parent_id": first["id"], "body": "Works for me. I'll book the room."},
+        json={
+            "kind": "text",
+            "parent_id": first["id"],
+            "body": "Works for me. I'll book the room.",
+        },
     ).raise_for_status()
     anna.post(f"/api/messages/{first['id']}/reactions", json={"emoji": "👍"})
     guest = httpx.Client(base_url=base, timeout=60)
@@ -162,8 +170,10 @@ def shoot(demo: Demo, out: Path, device: str, scheme: str, lang: str, only: set[
         snap("inbox", page)
         page.goto(f"{demo.base}/t/{demo.thread_id}")
         snap("thread", page)
-        share = page.get_by_role("button", name="Share") if lang == "en" else page.get_by_role(
-            "button", name="Delen"
+        share = (
+            page.get_by_role("button", name="Share")
+            if lang == "en"
+            else page.get_by_role("button", name="Delen")
         )
         if "share" in only and share.count():
             share.first.click()

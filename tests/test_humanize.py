@@ -15,7 +15,19 @@ from tests.support.browser import CHROMIUM, QUIET
 from tests.support.server import ROOT
 
 NOW = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
-AGO = [0, 44, 46, 59 * 60, 61 * 60, 5 * 3600, 16 * 3600, 30 * 3600, 3 * 86400, 8 * 86400, 400 * 86400]
+AGO = [
+    0,
+    44,
+    46,
+    59 * 60,
+    61 * 60,
+    5 * 3600,
+    16 * 3600,
+    30 * 3600,
+    3 * 86400,
+    8 * 86400,
+    400 * 86400,
+]
 NAMES = ["Anna de Vries", "sanne", "Joost (agency)", "Jan van der Berg", "Ölüm 😀", "", "李 小龙"]
 
 

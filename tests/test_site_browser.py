@@ -15,7 +15,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from relay.i18n import CATALOGS, LOGIN_CATALOGS
 from relay.i18n_inbox import INBOX_CATALOGS
-from relay.i18n_site import CHROME_CATALOGS, ERROR_CATALOGS, LANGUAGE_NAMES, PROFILE_CATALOGS
+from relay.i18n_site import (
+    CHROME_CATALOGS,
+    ERROR_CATALOGS,
+    LANGUAGE_NAMES,
+    PROFILE_CATALOGS,
+    STATUS_CATALOGS,
+)
 from relay.i18n_thread import THREAD_CATALOGS
 from tests.support.browser import axe_violations, launch, sign_in
 from tests.support.server import add_user, serve, stack_env
@@ -29,6 +35,7 @@ ALL_CATALOGS = [
     CHROME_CATALOGS,
     ERROR_CATALOGS,
     PROFILE_CATALOGS,
+    STATUS_CATALOGS,
 ]
 
 

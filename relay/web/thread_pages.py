@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from relay import access, auth, i18n, thread_view, threads, throttle
 from relay.errors import BadRequest, NotFound, NotImplementedFormat, RelayError, TooManyRequests
+from relay.humanize import clock
 from relay.models import Message, Rendition, ShareLink, User
 from relay.thread_view import display_name
 from relay.web.http import base_url, principal, services
@@ -30,7 +31,6 @@ from relay.web.link_auth import (
     unlock_value,
     visitor,
 )
-from relay.humanize import clock
 from relay.web.page_render import here, page, page_lang, redirect, render
 
 # Passcode guesses, whichever instance they reach: 10 per link and client address in 10
