@@ -46,7 +46,7 @@ async def test_login_success_sets_session_cookie_and_redirects(world: World) -> 
         assert "Secure" not in cookie  # http://relay.test is not https
         home = await client.get("/", headers=HTML)
     assert home.status_code == 200
-    assert "Your profile: </span>Author</a>" in home.text
+    assert "Your profile: </span>Author</span></a>" in home.text
 
 
 async def test_login_goes_to_local_next(world: World) -> None:
@@ -119,7 +119,8 @@ async def test_logout_without_csrf_403(world: World) -> None:
 async def test_logout_with_csrf_ends_session(world: World) -> None:
     async with sign_in(world, world.author) as client:
         old_cookie = client.cookies[SESSION_COOKIE]
-        csrf = session_csrf((await client.get("/", headers=HTML)).text)
+        # Signing out is on the profile page, one tap from the header on every page.
+        csrf = session_csrf((await client.get("/me", headers=HTML)).text)
         response = await client.post("/logout", data={"csrf": csrf}, headers=HTML)
         assert response.status_code == 303
         assert response.headers["location"] == "/login"

@@ -21,9 +21,9 @@ async def test_header_links_the_users_name_to_the_profile(world: World) -> None:
     async with sign_in(world, world.author) as client:
         page = await client.get("/me", headers=HTML)
     assert page.status_code == 200
-    assert 'href="/me" data-profile-link' in page.text and "</span>Author</a>" in page.text
+    assert 'href="/me" data-profile-link' in page.text and "</span>Author</span></a>" in page.text
     assert 'value="Author"' in page.text and world.author.email in page.text
-    assert 'action="/me/sign-out-everywhere"' in page.text
+    assert 'action="/me/sign-out-everywhere"' in page.text and 'action="/logout"' in page.text
     assert_page_headers(page, world.services.settings, share=False)
 
 
@@ -40,7 +40,7 @@ async def test_profile_form_saves_the_name_and_both_languages(world: World) -> N
         assert f"{i18n.LANG_COOKIE}=nl" in saved.headers["set-cookie"]
         page = await client.get("/me?saved=1", headers=HTML)
     assert '<html lang="nl">' in page.text and "Je profiel is opgeslagen." in page.text
-    assert "</span>Anna de Vries</a>" in page.text
+    assert "</span>Anna de Vries</span></a>" in page.text
     assert '<option value="nl" lang="nl" selected>Nederlands</option>' in page.text
     async with world.services.sessions() as session:
         user = await session.get(User, world.author.id)

@@ -1,6 +1,8 @@
-// The inbox's search, enhanced: results as you type, from /api/search, in the markup the
-// server renders for "/?q=" (which keeps working without this script).
+// The inbox, enhanced: its moments in the reader's time zone, and its search with results as
+// you type, from /api/search, in the markup the server renders for "/?q=" (which keeps
+// working without this script).
 
+import { avatar, liveTimes } from "./format.js";
 import { clock, fill } from "./thread-format.js";
 
 const DELAY_MS = 250;
@@ -40,27 +42,27 @@ function boot(form) {
   let pending = null;
   let shown = input.value.trim();
 
-  function hit(h) {
+  // The same row as the server's: the whole row one link, named by its title.
+  function hit(h, index) {
     const title = h.title || t[`untitled_${h.kind}`] || t.untitled_audio;
-    const time = clock(h.start);
-    const link = el(
-      "a",
-      "hit-link",
-      el("span", "hit-title", title),
-      " ",
-      h.kind === "text" ? "" : el("span", "hit-time", fill(t.hit_at, { time })),
+    const id = `hit-${index + 1}`;
+    const top = el("span", "row-top", Object.assign(el("span", "row-title hit-title", title), { id: `${id}-title` }));
+    if (h.kind !== "text") top.append(" ", el("span", "row-when hit-time", fill(t.hit_at, { time: clock(h.start) })));
+    const speaker = h.speaker || "";
+    const text = el(
+      "span",
+      "row-text",
+      el("span", "row-preview hit-snippet", el("span", "row-author hit-speaker", speaker), ": ", ...snippetNodes(h.snippet_html)),
     );
+    text.id = `${id}-text`;
+    if (h.thread_title && h.thread_title !== title) {
+      text.append(el("span", "row-note hit-thread", fill(t.hit_in, { thread: h.thread_title })));
+    }
+    const link = el("a", "row-link hit-link", el("span", "row-avatars", avatar(speaker)), el("span", "row-main", top, text));
     link.href = h.thread_url;
-    const meta = el(
-      "p",
-      "hit-meta",
-      el("span", "hit-speaker", h.speaker || ""),
-      " ",
-      Object.assign(el("span", "", "·"), { ariaHidden: "true" }),
-      " ",
-      el("span", "hit-thread", fill(t.hit_in, { thread: h.thread_title || t.untitled_thread })),
-    );
-    return el("li", "hit card", link, el("p", "hit-snippet", ...snippetNodes(h.snippet_html)), meta);
+    link.setAttribute("aria-labelledby", `${id}-title`);
+    link.setAttribute("aria-describedby", `${id}-text`);
+    return el("li", "row hit", link);
   }
 
   function show(query, hits, error = null) {
@@ -120,5 +122,7 @@ function boot(form) {
   });
 }
 
+const threadList = $("inbox-threads");
+if (threadList) liveTimes(threadList, document.documentElement.lang || "en");
 const form = document.querySelector("[data-search]");
 if (form) boot(form);
