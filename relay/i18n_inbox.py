@@ -31,7 +31,6 @@ INBOX_CATALOGS: dict[str, dict[str, str]] = {
         "search_failed": "The search did not work: {error}",
         "search_too_long": "A search may have at most {max} characters.",
         "hit_at": "at {time}",
-        "hit_in": "in {thread}",
     },
     "nl": {
         "page_title": "Inbox",
@@ -59,6 +58,5 @@ INBOX_CATALOGS: dict[str, dict[str, str]] = {
         "search_failed": "Zoeken lukte niet: {error}",
         "search_too_long": "Een zoekopdracht mag hoogstens {max} tekens hebben.",
         "hit_at": "op {time}",
-        "hit_in": "in {thread}",
     },
 }

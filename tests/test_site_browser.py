@@ -233,3 +233,56 @@ def test_profile_and_error_pages_pass_an_accessibility_scan(
             found[path] = violations
     page.context.close()
     assert not found, found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_inbox_in_dutch_keeps_the_record_button_clear_and_passes_a_scan(
+    browser: Browser, relay: dict, scheme: str
+) -> None:
+    """At 390x844 the round record button floats clear of the first row, every target takes
+    a thumb, no English is left, and the sign-in page, the inbox and its live search results
+    pass axe-core."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="nl-NL",
+        color_scheme=scheme,
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    page.goto(f"{relay['base']}/login")
+    found = {"login": axe_violations(page)}
+    sign_in(page, relay["base"], EMAIL, "/")
+    page.wait_for_load_state("networkidle")
+    row = page.locator(".thread-row").first.bounding_box()
+    button = page.locator("[data-record]").bounding_box()
+    profile = page.locator("[data-profile-link]").bounding_box()
+    assert row and button and profile
+    apart = (
+        button["y"] >= row["y"] + row["height"]
+        or button["y"] + button["height"] <= row["y"]
+        or button["x"] >= row["x"] + row["width"]
+    )
+    assert apart, (row, button)
+    assert round(button["width"]) == round(button["height"]) == 56
+    assert min(row["height"], profile["height"], profile["width"]) >= 44
+    preview = page.locator(".thread-row .row-preview").first
+    assert preview.inner_text().startswith("Jij:")
+    # A tap on the preview lands on the row's one link.
+    box = preview.bounding_box()
+    assert box
+    tapped = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('a')?.className",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert tapped and "row-link" in tapped
+    words = _visible_words(page)
+    english = [p for p in _english_fragments() if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", words)]
+    assert not english, english
+    found["inbox"] = axe_violations(page)
+    page.fill("#search-q", "maandag")
+    page.locator(".hit-link").first.wait_for(timeout=10_000)
+    found["search"] = axe_violations(page)
+    context.close()
+    assert not any(found.values()), found

@@ -42,27 +42,29 @@ function boot(form) {
   let pending = null;
   let shown = input.value.trim();
 
-  // The same row as the server's: the whole row one link, named by its title.
+  // The same row as the server's: the title is the row's one link, the snippet its description.
   function hit(h, index) {
-    const title = h.title || t[`untitled_${h.kind}`] || t.untitled_audio;
-    const id = `hit-${index + 1}`;
-    const top = el("span", "row-top", Object.assign(el("span", "row-title hit-title", title), { id: `${id}-title` }));
-    if (h.kind !== "text") top.append(" ", el("span", "row-when hit-time", fill(t.hit_at, { time: clock(h.start) })));
-    const speaker = h.speaker || "";
-    const text = el(
-      "span",
-      "row-text",
-      el("span", "row-preview hit-snippet", el("span", "row-author hit-speaker", speaker), ": ", ...snippetNodes(h.snippet_html)),
-    );
-    text.id = `${id}-text`;
-    if (h.thread_title && h.thread_title !== title) {
-      text.append(el("span", "row-note hit-thread", fill(t.hit_in, { thread: h.thread_title })));
-    }
-    const link = el("a", "row-link hit-link", el("span", "row-avatars", avatar(speaker)), el("span", "row-main", top, text));
+    const title = h.thread_title || h.title || t[`untitled_${h.kind}`] || t.untitled_audio;
+    const id = `hit-${index + 1}-text`;
+    const link = el("a", "row-link row-title hit-link", title);
     link.href = h.thread_url;
-    link.setAttribute("aria-labelledby", `${id}-title`);
-    link.setAttribute("aria-describedby", `${id}-text`);
-    return el("li", "row hit", link);
+    link.setAttribute("aria-describedby", id);
+    const top = el("div", "row-top", link);
+    if (h.kind !== "text") {
+      top.append(" ", el("span", "row-when hit-time", fill(t.hit_at, { time: clock(h.start) })));
+    }
+    const speaker = h.speaker || "";
+    const firstName = speaker.split(/\s+/)[0] || speaker;
+    const snippet = el(
+      "span",
+      "row-preview hit-snippet",
+      el("span", "row-author hit-speaker", firstName),
+      ": ",
+      ...snippetNodes(h.snippet_html),
+    );
+    const text = el("div", "row-text", snippet);
+    text.id = id;
+    return el("li", "row hit", avatar(speaker), el("div", "row-main", top, text));
   }
 
   function show(query, hits, error = null) {
