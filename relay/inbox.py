@@ -131,7 +131,10 @@ def _preview(
     message: Message, user: User, people: dict[str, User], transcripts: dict[str, str]
 ) -> dict[str, Any]:
     author = people.get(message.author_id)
-    text = message.body if message.kind is MessageKind.text else transcripts.get(message.id, "")
+    if message.kind is MessageKind.text:
+        text = message.body or message.title
+    else:
+        text = transcripts.get(message.id, "")
     return {
         "kind": message.kind.value,
         "status": message.status.value,

@@ -26,6 +26,11 @@ THREAD_SCHEMAS: dict[str, Any] = {
             "messages": {"type": "integer"},
             "unread": {"type": "integer", "description": "playable messages of others unheard"},
             "waiting_on_you": {"type": "boolean"},
+            "participants": {
+                "type": "array",
+                "description": "the others in the thread, the latest speaker first",
+                "items": {"type": "object", "properties": {"id": STRING, "name": STRING}},
+            },
             "latest": {
                 "type": ["object", "null"],
                 "properties": {
@@ -33,6 +38,12 @@ THREAD_SCHEMAS: dict[str, Any] = {
                     "status": {"enum": ["uploading", "processing", "ready", "failed"]},
                     "duration": {"type": ["number", "null"]},
                     "author": STRING,
+                    "author_id": STRING,
+                    "mine": {"type": "boolean", "description": "written by the caller"},
+                    "text": {
+                        "type": "string",
+                        "description": "the start of the body, or of a finished transcript",
+                    },
                     "created_at": {"type": "string", "format": "date-time"},
                 },
             },
