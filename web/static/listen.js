@@ -81,8 +81,10 @@ export async function showRecording(blob, { video, seconds, history }) {
     el.review.hidden = false;
     paint();
   }
-  await learnDuration(media);
-  if (media) paint();
+  const shown = media;
+  await learnDuration(shown);
+  if (media !== shown) return; // sent or deleted meanwhile
+  paint();
   root.dataset.listen = "ready";
 }
 

@@ -204,6 +204,8 @@ async function send() {
     await stop();
   }
   if (current.discarded || session !== current || state !== "stopped") return;
+  await current.stopped; // the last chunk is in before the upload is finished
+  if (current.discarded || session !== current || state !== "stopped") return;
   pausePlayback();
   hideRecording();
   setState("sent");
