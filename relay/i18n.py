@@ -36,7 +36,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "send": "Send",
         "discard": "Delete",
         "retry": "Retry upload",
-        "idle": "Tap the button to start recording.",
+        "idle": "Press the button to start recording.",
         "preparing": "Preparing…",
         "recording": "Recording",
         "paused": "Paused",
@@ -116,7 +116,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "send": "Versturen",
         "discard": "Verwijderen",
         "retry": "Upload opnieuw proberen",
-        "idle": "Tik op de knop om de opname te starten.",
+        "idle": "Druk op de knop om op te nemen.",
         "preparing": "Voorbereiden…",
         "recording": "Opname loopt",
         "paused": "Gepauzeerd",
@@ -135,7 +135,9 @@ CATALOGS: dict[str, dict[str, str]] = {
         "open_message": "Bericht openen",
         "record_another": "Nog een opnemen",
         "delete_message": "Bericht verwijderen",
-        "delete_question": "Dit bericht voor iedereen verwijderen? Dit kan niet ongedaan worden gemaakt.",
+        "delete_question": (
+            "Dit bericht voor iedereen verwijderen? Dit kan niet ongedaan worden gemaakt."
+        ),
         "delete_confirm": "Verwijderen",
         "delete_cancel": "Bewaren",
         "deleted": "Het bericht is verwijderd.",
@@ -159,8 +161,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "bewaard: controleer de verbinding en druk op Opnieuw proberen."
         ),
         "err_processing": (
-            "Relay kon deze opname niet verwerken. Neem hem opnieuw op, of upload hem als "
-            "bestand."
+            "Relay kon deze opname niet verwerken. Neem hem opnieuw op, of upload hem als bestand."
         ),
         "err_start": "De opname kon niet starten: {error}",
         "err_create": "Het bericht kon niet worden gemaakt: {error}",

@@ -21,7 +21,6 @@ from tests.support.recorder import (
 )
 from tests.support.speech import make_speech
 
-
 PHONE_TOUCH = {"has_touch": True, "is_mobile": True}
 # The listen-back player's element: a local Blob, its length known (a MediaRecorder WebM does
 # not say it in its header), and playing.

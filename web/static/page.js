@@ -194,7 +194,9 @@ export function onFileChosen(sendFile) {
 
 // After Send: the link to share (on /record) or a short "Sent" (inline, where the reply
 // shows up in the thread itself).
-export function showShare(message) {
+// `deletable`: this page may delete it (a recording kept from an earlier visit is shown
+// without the delete button).
+export function showShare(message, { deletable = true } = {}) {
   el.sentTitle.hidden = false;
   if (el.sent) {
     el.sent.hidden = false;
@@ -207,6 +209,7 @@ export function showShare(message) {
   el.copyStatus.textContent = "";
   const mobile = window.matchMedia("(pointer: coarse)").matches;
   el.shareButton.hidden = !(navigator.share && mobile);
+  buttons.delete.hidden = !deletable;
   closeDelete();
 }
 

@@ -192,7 +192,7 @@ export async function offerPending(busy, options = {}) {
     clearError();
     const message = { id: current.messageId, share_url: current.shareUrl };
     following = current;
-    showShare(message);
+    showShare(message, { deletable: false });
     setStatus(say(T.status_uploading_percent, { percent: 0 }));
     let total;
     try {

@@ -36,7 +36,12 @@ const SHOWN = {
   sent: [],
 };
 
+// Where the keyboard goes when the focused button disappears with a change of state.
+const FOCUS = { idle: "start", recording: "stop", paused: "resume", stopped: "send", sent: "copy" };
+
 function setState(next) {
+  const focused = document.activeElement;
+  const hadFocus = root.contains(focused);
   state = next;
   root.dataset.state = next;
   for (const input of root.querySelectorAll("[data-setup] input, [data-setup] select")) {
@@ -46,6 +51,11 @@ function setState(next) {
   show(...SHOWN[next]);
   // The send button is the big one once there is nothing more to record.
   buttons.send.classList.toggle("rec-main", next === "stopped");
+  if (hadFocus && (focused.hidden || focused.closest("[hidden]"))) {
+    const target = buttons[FOCUS[next]] || buttons.another;
+    if (target && !target.closest("[hidden]")) target.focus();
+    else if (next === "sent") buttons.another?.focus();
+  }
 }
 
 function setLevel(level) {
