@@ -35,18 +35,21 @@ function learnDuration(element) {
   });
 }
 
+// The length as the recorder timed it: Safari's fragmented MP4 may report only its first
+// fragment's length as the duration.
 function length() {
   const d = media?.duration;
-  return Number.isFinite(d) && d > 0 ? d : known;
+  return known > 0 || !(Number.isFinite(d) && d > 0) ? known : d;
 }
 
 function paint() {
   if (!el.wave || el.wave.hidden) return;
   const colour = getComputedStyle(el.wave).color;
   const rest = getComputedStyle(el.review).getPropertyValue("--rest").trim() || colour;
-  const played = media && length() ? media.currentTime / length() : 0;
+  const played = media && length() ? Math.min(1, media.currentTime / length()) : 0;
   drawBars(el.wave, overview(levels, barsFitting(el.wave)), { colour, rest, played });
-  el.playTime.textContent = clock(media && !media.paused ? media.currentTime : length());
+  const at = media && !media.paused ? Math.min(media.currentTime, length()) : length();
+  el.playTime.textContent = clock(at);
 }
 
 let frame = 0;
