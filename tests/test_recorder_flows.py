@@ -53,7 +53,14 @@ def test_reply_recorded_from_the_reply_page_joins_the_thread(
     page.goto(f"{base}/record?reply_to={parent['id']}&lang=en")
     page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
     assert "Launch plan" in page.inner_text("[data-reply-to]")
-    seconds = record(page, 3)
+    # Send straight from recording: it stops and sends, without listening back.
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    began = time.monotonic()
+    page.wait_for_timeout(3000)
+    send_recording(page)
+    seconds = time.monotonic() - began
+    assert page.get_attribute("[data-recorder]", "data-state") == "sent"
     reply = recorded_message(base, tokens["gil"], page)
     assert reply["parent_id"] == parent["id"]
     assert reply["thread_id"] == parent["thread_id"]
