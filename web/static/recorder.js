@@ -396,6 +396,10 @@ function init() {
   buttons["delete-cancel"]?.addEventListener("click", () => (closeDelete(), buttons.delete.focus()));
   buttons["delete-confirm"]?.addEventListener("click", deleteSent);
   onFileChosen(sendFile);
+  // A recording not sent yet is kept in this browser, but leaving should not be by accident.
+  window.addEventListener("beforeunload", (event) => {
+    if (BUSY.has(state) || state === "stopped") event.preventDefault();
+  });
 
   setState("idle");
   if (!supported()) {
