@@ -47,7 +47,7 @@ def test_clock_formats_minutes_and_hours() -> None:
 
 def test_media_origins_local_store_is_only_self() -> None:
     assert middleware.media_origins(Settings()) == []
-    assert "media-src 'self';" in middleware.content_security_policy(Settings())
+    assert "media-src 'self' blob:;" in middleware.content_security_policy(Settings())
 
 
 def test_media_origins_s3_prefers_public_endpoint() -> None:

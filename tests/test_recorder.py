@@ -9,48 +9,102 @@ import httpx
 from playwright.sync_api import Browser, Playwright, Route
 
 from relay import i18n
-from tests.support.browser import is_png, launch, sign_in
+from tests.support.browser import axe_violations, is_png, launch, sign_in
 from tests.support.recorder import (
     ARTIFACTS,
     open_recorder,
     ready_media,
     record,
+    recorded_message,
+    send_recording,
     stream_types,
 )
 from tests.support.speech import make_speech
 
+PHONE_TOUCH = {"has_touch": True, "is_mobile": True}
+# The listen-back player's element: a local Blob, its length known (a MediaRecorder WebM does
+# not say it in its header), and playing.
+LISTEN_BACK = """el => ({src: el.src, duration: el.duration, ready: el.readyState})"""
 
-def test_voice_recording_shares_at_once_and_becomes_ready(
+
+def test_voice_recording_heard_back_then_sent_shares_and_becomes_ready(
     stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
 ) -> None:
     base, tokens = stack
-    page = open_recorder(browser, base, "ann@example.org", (390, 844))
+    page = open_recorder(browser, base, "ann@example.org", (390, 844), **PHONE_TOUCH)
     ARTIFACTS.mkdir(exist_ok=True)
     idle = ARTIFACTS / "recorder-phone-idle.png"
     page.screenshot(path=idle, full_page=True)
-    seconds = record(page, 8)
-    assert page.input_value("[data-share-input]").startswith(base + "/s/")
+    # The record button is on the first screen, in its lower half (the thumb's reach).
+    box = page.locator('[data-action="start"]').bounding_box()
+    assert box and box["y"] >= 844 / 2 and box["y"] + box["height"] <= 844, box
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    seconds = record(page, 8, send=False)
+    # Stopped: the meter rests, the recording plays back from this browser.
+    assert page.get_attribute("[data-meter]", "data-level") is None
+    assert page.is_hidden("[data-meter]") and page.is_hidden("[data-share-input]")
+    page.wait_for_selector('[data-recorder][data-listen="ready"]', timeout=5_000)
+    heard = page.locator("[data-playback]").evaluate(LISTEN_BACK)
+    assert heard["src"].startswith("blob:") and heard["ready"] >= 1, heard
+    assert abs(heard["duration"] - seconds) <= 1.5, (heard, seconds)
+    page.click('[data-action="play"]')
+    page.wait_for_function("() => document.querySelector('[data-playback]').currentTime > 0.3")
+    assert page.get_attribute('[data-action="play"]', "aria-pressed") == "true"
     stopped = ARTIFACTS / "recorder-phone-stopped.png"
     page.screenshot(path=stopped, full_page=True)
+    send_recording(page)
+    assert page.input_value("[data-share-input]").startswith(base + "/s/")
     probe = ready_media(base, tokens["ann"], page, "audio", tmp_path / "voice.m4a")
     assert stream_types(probe) == {"audio"}
     assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
+    assert page.inner_text("[data-status]") == i18n.strings("en")["status_ready"]
     assert is_png(idle) and is_png(stopped)
+    # Sent: no "Record again" nor one-tap "Discard"; deleting asks first.
+    for gone in ("discard", "send", "start", "stop"):
+        assert page.is_hidden(f'[data-action="{gone}"]'), gone
+    assert page.get_by_text("Record again").count() == 0
+    message = recorded_message(base, tokens["ann"], page)
+    headers = {"Authorization": f"Bearer {tokens['ann']}"}
+    address = f"{base}/api/messages/{message['id']}"
+    page.click('[data-action="delete"]')
+    page.click('[data-action="delete-cancel"]')
+    assert page.is_hidden("[data-delete-confirm]")
+    assert httpx.get(address, headers=headers).status_code == 200
+    page.click('[data-action="delete"]')
+    assert page.get_attribute('[data-action="delete"]', "aria-expanded") == "true"
+    page.click('[data-action="delete-confirm"]')
+    page.wait_for_selector('[data-recorder][data-state="idle"]', timeout=5_000)
+    assert page.inner_text("[data-status]") == "The message was deleted."
+    assert httpx.get(address, headers=headers).status_code == 404
     page.context.close()
 
 
 def test_camera_recording_has_video_and_audio(
     stack: tuple[str, dict[str, str]], browser: Browser, tmp_path: Path
 ) -> None:
+    """Also: the recorder in dark colours passes axe-core as set up, heard back and sent."""
     base, tokens = stack
-    page = open_recorder(browser, base, "bob@example.org", (1280, 800))
+    dark = {"color_scheme": "dark", "bypass_csp": True}
+    page = open_recorder(browser, base, "bob@example.org", (1280, 800), **dark)
     ARTIFACTS.mkdir(exist_ok=True)
     idle = ARTIFACTS / "recorder-desktop-idle.png"
     page.screenshot(path=idle, full_page=True)
     page.check('input[name="mode"][value="camera"]')
-    seconds = record(page, 8)
+    page.click("[data-options-toggle]")
+    assert page.is_visible("[data-camera-field]") and page.is_hidden("[data-with-camera-field]")
+    assert axe_violations(page, "[data-recorder]") == []
+    page.click("[data-options-toggle]")
+    seconds = record(page, 8, send=False)
+    page.wait_for_selector('[data-recorder][data-listen="ready"]', timeout=5_000)
+    heard = page.locator("[data-playback-video]").evaluate(LISTEN_BACK)
+    assert heard["src"].startswith("blob:") and heard["duration"] > 0, heard
+    assert axe_violations(page, "[data-recorder]") == []
     stopped = ARTIFACTS / "recorder-desktop-stopped.png"
     page.screenshot(path=stopped, full_page=True)
+    send_recording(page)
+    page.click('[data-action="delete"]')
+    assert axe_violations(page, "[data-recorder]") == []
+    page.click('[data-action="delete-cancel"]')
     probe = ready_media(base, tokens["bob"], page, "video", tmp_path / "camera.mp4")
     assert stream_types(probe) == {"video", "audio"}
     assert abs(float(probe["format"]["duration"]) - seconds) <= 1, (probe["format"], seconds)
@@ -100,16 +154,23 @@ def test_picked_file_uploads_through_tus_and_becomes_ready(
 
 
 def test_discard_deletes_the_message(stack: tuple[str, dict[str, str]], browser: Browser) -> None:
+    """Before Send, Delete is one tap; the recorder passes axe-core while recording and
+    while a recording is heard back."""
     base, tokens = stack
-    page = open_recorder(browser, base, "fay@example.org", (390, 844))
+    page = open_recorder(browser, base, "fay@example.org", (390, 844), bypass_csp=True)
     page.click('[data-action="start"]')
     page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    assert axe_violations(page, "[data-recorder]") == []
     page.click('[data-action="pause"]')
     page.wait_for_selector('[data-recorder][data-state="paused"]', timeout=2_000)
     page.click('[data-action="resume"]')
     page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=2_000)
+    page.click('[data-action="stop"]')
+    page.wait_for_selector('[data-recorder][data-listen="ready"]', timeout=5_000)
+    assert axe_violations(page, "[data-recorder]") == []
     page.click('[data-action="discard"]')
     page.wait_for_selector('[data-recorder][data-state="idle"]', timeout=5_000)
+    assert page.inner_text("[data-status]") == "The recording was discarded."
     headers = {"Authorization": f"Bearer {tokens['fay']}"}
     assert httpx.get(f"{base}/api/messages", headers=headers).json()["messages"] == []
     page.context.close()

@@ -15,6 +15,7 @@ from tests.support.recorder import (
     ready_media,
     record,
     recorded_message,
+    send_recording,
     stream_types,
 )
 
@@ -52,7 +53,14 @@ def test_reply_recorded_from_the_reply_page_joins_the_thread(
     page.goto(f"{base}/record?reply_to={parent['id']}&lang=en")
     page.wait_for_selector("[data-recorder][data-ready]", timeout=10_000)
     assert "Launch plan" in page.inner_text("[data-reply-to]")
-    seconds = record(page, 3)
+    # Send straight from recording: it stops and sends, without listening back.
+    page.click('[data-action="start"]')
+    page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
+    began = time.monotonic()
+    page.wait_for_timeout(3000)
+    send_recording(page)
+    seconds = time.monotonic() - began
+    assert page.get_attribute("[data-recorder]", "data-state") == "sent"
     reply = recorded_message(base, tokens["gil"], page)
     assert reply["parent_id"] == parent["id"]
     assert reply["thread_id"] == parent["thread_id"]
@@ -103,7 +111,8 @@ def test_recorder_stops_by_itself_at_the_maximum_length(
     page.wait_for_selector('[data-recorder][data-state="stopped"]', timeout=10_000)
     stopped_after = time.monotonic() - began
     assert 2.5 <= stopped_after <= 5, stopped_after
-    assert page.is_visible("[data-share-input]")
+    assert "maximum length" in page.inner_text("[data-status]")
+    send_recording(page)
     reply = recorded_message(base, tokens["ivy"], page)
     assert page.is_visible("[data-open-link]")
     assert "maximum length" not in page.inner_text("[data-error]")
@@ -128,9 +137,10 @@ def test_screen_recording_has_video_and_audio(
 ) -> None:
     base, tokens = stack
     page = open_recorder(browser, base, email, (1280, 800))
-    option = page.locator(f'input[name="mode"][value="{mode}"]')
-    assert option.is_visible()
-    option.check()
+    page.check('input[name="mode"][value="screen"]')
+    page.click("[data-options-toggle]")
+    if mode == "screen-camera":
+        page.check("[data-with-camera]")
     assert page.is_visible("[data-camera-field]") == (mode == "screen-camera")
     seconds = record(page, 4)
     probe = ready_media(base, tokens[user], page, "video", tmp_path / f"{mode}.mp4")
@@ -160,14 +170,14 @@ def test_stop_sharing_in_the_browser_bar_stops_the_recording(
     )
     page.wait_for_selector('[data-recorder][data-state="stopped"]', timeout=5_000)
     seconds = time.monotonic() - began
-    assert page.is_visible("[data-share-input]")
+    send_recording(page)
     message = recorded_message(base, tokens["max"], page)
     assert message["kind"] == "video"
     assert abs(message["duration"] - seconds) <= 1, (message["duration"], seconds)
     page.context.close()
 
 
-# The total is stored when Stop finishes the recording, after every chunk was stored.
+# The total is stored when Send finishes the recording, after every chunk was stored.
 KEPT_TOTAL = """() => new Promise((resolve) => {
   const open = indexedDB.open("relay-recorder");
   open.onerror = () => resolve(null);

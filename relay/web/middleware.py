@@ -98,7 +98,8 @@ def content_security_policy(settings: Settings) -> str:
         [
             "default-src 'self'",
             f"img-src {media}",
-            f"media-src {media}",
+            # blob: is the recorder's listen-back of a recording not yet sent.
+            f"media-src {media} blob:",
             "script-src 'self'",
             "style-src 'self'",
             "object-src 'none'",

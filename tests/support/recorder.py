@@ -71,9 +71,14 @@ def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def open_recorder(
-    browser: Browser, base: str, email: str, size: tuple[int, int], path: str = "/record"
+    browser: Browser,
+    base: str,
+    email: str,
+    size: tuple[int, int],
+    path: str = "/record",
+    **options: object,
 ) -> Page:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, **options)
     context.grant_permissions(["microphone", "camera"], origin=base)
     page = context.new_page()
     sign_in(page, base, email, quote(path, safe=""))
@@ -81,8 +86,9 @@ def open_recorder(
     return page
 
 
-def record(page: Page, seconds: float, during: object = None) -> float:
-    """Press Record, wait `seconds` of recording, press Stop; returns the seconds recorded."""
+def record(page: Page, seconds: float, during: object = None, send: bool = True) -> float:
+    """Press Record, wait `seconds` of recording, press Stop (the recording is then heard
+    back) and, with `send`, Send; returns the seconds recorded."""
     page.click('[data-action="start"]')
     page.wait_for_selector('[data-recorder][data-state="recording"]', timeout=10_000)
     began = time.monotonic()
@@ -91,8 +97,16 @@ def record(page: Page, seconds: float, during: object = None) -> float:
     page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - began)) * 1000)
     page.click('[data-action="stop"]')
     recorded = time.monotonic() - began
-    page.wait_for_selector("[data-share-input]", state="visible", timeout=1_000)
+    page.wait_for_selector('[data-recorder][data-state="stopped"]', timeout=1_000)
+    if send:
+        send_recording(page)
     return recorded
+
+
+def send_recording(page: Page) -> None:
+    """Send what was recorded: the share link shows at once, the upload finishes."""
+    page.click('[data-action="send"]')
+    page.wait_for_selector("[data-share-input]", state="visible", timeout=5_000)
 
 
 def recorded_message(base: str, token: str, page: Page) -> dict:

@@ -87,6 +87,10 @@ def run(base: str, token: str, speech: Path, driver: WebDriver) -> dict[str, obj
     driver.find_element(By.CSS_SELECTOR, "[data-action=start]").click()
     time.sleep(4)
     driver.find_element(By.CSS_SELECTOR, "[data-action=stop]").click()
+    # Stopped, the recording is heard back from a local Blob; Send finishes the upload.
+    listen = "return document.querySelector('[data-recorder]').dataset.listen"
+    wait.until(lambda d: d.execute_script(listen) == "ready")
+    driver.find_element(By.CSS_SELECTOR, "[data-action=send]").click()
     share = driver.find_element(By.CSS_SELECTOR, "[data-share-input]").get_attribute("value")
     assert (share or "").startswith(f"{base}/s/"), share
     stopped = time.monotonic()

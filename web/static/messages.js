@@ -2,7 +2,7 @@
 // following a message from processing to ready.
 
 import {
-  T, csrf, el, inline, latestThread, parentId, root, say, setStatus, showError, sleep, urls,
+  T, csrf, el, inline, latestThread, parentId, root, setStatus, showError, sleep, urls,
 } from "./page.js";
 
 const POLL_FIRST_MS = 1000;
@@ -37,15 +37,14 @@ export function newMessage(kind) {
 // Shows a message's status; true once it is final (ready or failed).
 function settled(current) {
   if (current?.status === "ready") {
-    setStatus(T.ready);
+    setStatus(T.status_ready);
     root.dataset.messageStatus = "ready";
-    if (el.openLink) el.openLink.hidden = false;
     return true;
   }
   if (current?.status === "failed") {
     root.dataset.messageStatus = "failed";
-    showError(say(T.failed, { error: current.error || "" }));
-    setStatus("");
+    showError(T.err_processing);
+    setStatus(T.status_failed);
     return true;
   }
   return false;
@@ -69,7 +68,7 @@ function followThread(message, alive) {
 
 // Processing → ready without a refresh, for as long as alive() says the page still cares.
 export async function follow(message, alive) {
-  setStatus(T.processing);
+  setStatus(T.status_processing);
   if (inline) return followThread(message, alive);
   let delay = POLL_FIRST_MS;
   while (alive()) {

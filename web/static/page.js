@@ -33,12 +33,25 @@ export const el = {
   cam: $("cam"),
   camField: $("camera-field"),
   countdown: $("countdown"),
+  withCamera: $("with-camera"),
+  withCameraField: $("with-camera-field"),
+  options: $("options"),
+  optionsToggle: $("options-toggle"),
   count: $("countdown-number"),
   preview: $("preview"),
   meter: $("meter"),
   elapsed: $("elapsed"),
   max: $("max"),
   progress: $("progress"),
+  review: $("review"),
+  wave: $("wave"),
+  playback: $("playback"),
+  playbackVideo: $("playback-video"),
+  playLabel: $("play-label"),
+  playTime: $("play-time"),
+  sent: $("sent"),
+  sentTitle: $("sent-title"),
+  deleteConfirm: $("delete-confirm"),
   share: $("share"),
   shareInput: $("share-input"),
   shareButton: root.querySelector('[data-action="share"]'),
@@ -46,6 +59,7 @@ export const el = {
   openLink: $("open-link"),
   file: $("file"),
   drop: $("drop"),
+  fileStatus: $("file-status"),
 };
 export const buttons = {};
 for (const button of root.querySelectorAll("button[data-action]")) {
@@ -79,15 +93,20 @@ export function setStatus(text) {
   el.status.textContent = text;
 }
 
+// The buttons that change with the recorder's state; the others are shown where they belong.
+const STATE_BUTTONS = ["start", "pause", "resume", "stop", "send", "retry", "discard"];
+
 export function show(...names) {
-  for (const [name, button] of Object.entries(buttons)) {
-    if (name === "copy" || name === "share") continue;
-    button.hidden = !names.includes(name);
+  for (const name of STATE_BUTTONS) {
+    if (buttons[name]) buttons[name].hidden = !names.includes(name);
   }
 }
 
+// voice, camera, screen, or screen with the camera in a corner ("screen-camera").
 export function mode() {
-  return root.querySelector('input[name="mode"]:checked')?.value || "audio";
+  const chosen = root.querySelector('input[name="mode"]:checked')?.value || "audio";
+  if (chosen === "screen" && el.withCamera.checked && canComposite()) return "screen-camera";
+  return chosen;
 }
 
 export function maxSeconds() {
@@ -112,53 +131,99 @@ export async function countdown() {
 
 // The capture mode, microphone and camera chosen last time, and the modes this browser has.
 export function setupChoices() {
-  const screen = root.querySelector('input[name="mode"][value="screen"]');
-  if (!navigator.mediaDevices?.getDisplayMedia) screen.closest("label").hidden = true;
-  const screenCamera = root.querySelector('input[name="mode"][value="screen-camera"]');
-  if (!canComposite()) screenCamera.closest("label").hidden = true;
+  if (!navigator.mediaDevices?.getDisplayMedia) $("mode-screen").hidden = true;
   const saved = localStorage.getItem(STORE.mode);
-  const radio = saved && root.querySelector(`input[name="mode"][value="${saved}"]`);
+  const base = saved === "screen-camera" ? "screen" : saved;
+  const radio = base && root.querySelector(`input[name="mode"][value="${base}"]`);
   if (radio && !radio.closest("label").hidden) radio.checked = true;
+  if (saved === "screen-camera") el.withCamera.checked = true;
   const syncMode = () => {
-    el.camField.hidden = mode() !== "camera" && mode() !== "screen-camera";
-    localStorage.setItem(STORE.mode, mode());
+    const which = mode();
+    el.camField.hidden = which !== "camera" && which !== "screen-camera";
+    el.withCameraField.hidden = which !== "screen" && which !== "screen-camera";
+    if (!canComposite()) el.withCameraField.hidden = true;
+    root.dataset.mode = which;
+    localStorage.setItem(STORE.mode, which);
   };
   for (const input of root.querySelectorAll('input[name="mode"]')) input.addEventListener("change", syncMode);
+  el.withCamera.addEventListener("change", syncMode);
   syncMode();
   el.mic.addEventListener("change", () => localStorage.setItem(STORE.mic, el.mic.value));
   el.cam.addEventListener("change", () => localStorage.setItem(STORE.cam, el.cam.value));
+  el.optionsToggle.addEventListener("click", () => {
+    const open = el.optionsToggle.getAttribute("aria-expanded") !== "true";
+    el.optionsToggle.setAttribute("aria-expanded", String(open));
+    el.options.hidden = !open;
+  });
 }
 
-// A file chosen with the file input or dropped on the drop zone.
+// A file chosen with the file picker, or dropped anywhere on the recorder (desktop).
 export function onFileChosen(sendFile) {
   if (!el.file) return;
-  el.file.addEventListener("change", () => sendFile(el.file.files[0]));
-  el.drop.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    el.drop.classList.add("rec-drop-over");
+  el.file.addEventListener("change", () => {
+    const [file] = el.file.files;
+    el.file.value = "";
+    sendFile(file);
   });
-  el.drop.addEventListener("dragleave", () => el.drop.classList.remove("rec-drop-over"));
-  el.drop.addEventListener("drop", (event) => {
+  buttons["pick-file"]?.addEventListener("click", () => el.file.click());
+  let depth = 0;
+  const dragging = (on) => root.classList.toggle("rec-drop-over", on);
+  const hasFile = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  root.addEventListener("dragenter", (event) => {
+    if (!hasFile(event)) return;
+    depth += 1;
+    dragging(true);
+  });
+  root.addEventListener("dragover", (event) => {
+    if (hasFile(event)) event.preventDefault();
+  });
+  root.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) dragging(false);
+  });
+  root.addEventListener("drop", (event) => {
+    if (!hasFile(event)) return;
     event.preventDefault();
-    el.drop.classList.remove("rec-drop-over");
+    depth = 0;
+    dragging(false);
     sendFile(event.dataTransfer.files[0]);
   });
 }
 
 // -- share link -------------------------------------------------------------------------------
 
-export function showShare(message) {
-  if (!el.share) return; // inline, the reply shows up in the thread itself
+// After Send: the link to share (on /record) or a short "Sent" (inline, where the reply
+// shows up in the thread itself).
+// `deletable`: this page may delete it (a recording kept from an earlier visit is shown
+// without the delete button).
+export function showShare(message, { deletable = true } = {}) {
+  el.sentTitle.hidden = false;
+  if (el.sent) {
+    el.sent.hidden = false;
+    return;
+  }
   el.shareInput.value = message.share_url || "";
-  el.openLink.href = `/t/${message.thread_id}#m-${message.id}`;
+  if (message.thread_id) el.openLink.href = `/t/${message.thread_id}#m-${message.id}`;
+  el.openLink.hidden = !message.thread_id;
   el.share.hidden = !message.share_url;
   el.copyStatus.textContent = "";
   const mobile = window.matchMedia("(pointer: coarse)").matches;
   el.shareButton.hidden = !(navigator.share && mobile);
+  buttons.delete.hidden = !deletable;
+  closeDelete();
 }
 
 export function hideShare() {
+  el.sentTitle.hidden = true;
   if (el.share) el.share.hidden = true;
+  if (el.sent) el.sent.hidden = true;
+  closeDelete();
+}
+
+export function closeDelete() {
+  if (!el.deleteConfirm) return;
+  el.deleteConfirm.hidden = true;
+  buttons.delete.setAttribute("aria-expanded", "false");
 }
 
 export async function copyLink() {

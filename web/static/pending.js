@@ -192,8 +192,8 @@ export async function offerPending(busy, options = {}) {
     clearError();
     const message = { id: current.messageId, share_url: current.shareUrl };
     following = current;
-    showShare(message);
-    setStatus(say(T.uploading, { percent: 0 }));
+    showShare(message, { deletable: false });
+    setStatus(say(T.status_uploading_percent, { percent: 0 }));
     let total;
     try {
       const { base, blob } = await storedBytes(current);
@@ -201,7 +201,7 @@ export async function offerPending(busy, options = {}) {
       const stream = await reopen(current.url, blob, base, {
         csrf,
         ...options,
-        onProgress: ({ sent }) => setStatus(say(T.uploading, { percent: progress(sent, total) })),
+        onProgress: ({ sent }) => setStatus(say(T.status_uploading_percent, { percent: progress(sent, total) })),
       });
       await stream.finish(total);
     } catch {
