@@ -99,7 +99,7 @@ def seed(base: str, env: dict[str, str], tmp: Path) -> Demo:
     demo.thread_id, demo.share_url = first["thread_id"], first["share_url"]
     token = demo.share_url.rsplit("/", 1)[1]
     for member in (sanne, pieter):
-        member.put(f"/s/{token}/messages/{first['id']}/listen", json={"position": 9, "ended": True})
+        member.put(f"/s/{token}/messages/{first['id']}/listen", json={"heard": True})
     answer = voice(
         sanne,
         tmp,
