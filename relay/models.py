@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # The language of their pages when they last signed in or chose one ("nl", "en").
     ui_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)  # mail about new replies
+    notify_digest: Mapped[str] = mapped_column(String(8), default="thread")  # or "daily"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -341,3 +344,29 @@ class Throttle(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """A batch of news for one person (relay.notify): pending until due, then sent once, or
+    skipped when they heard it all in time. At most one pending per person and scope."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index(
+            "ux_notifications_pending",
+            "user_id",
+            "scope",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(32))  # a thread's id, or "digest"
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    since: Mapped[datetime] = mapped_column(UTCDateTime)  # news from this moment on
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

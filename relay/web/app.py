@@ -36,6 +36,7 @@ from relay.web import (
     pages,
     profile,
     thread_pages,
+    unsubscribe,
     uploads,
 )
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
@@ -98,6 +99,7 @@ def routes() -> list[Route | Mount]:
         Route("/s/{token}/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         *pages.routes(),
         *profile.routes(),
+        *unsubscribe.routes(),
         *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
