@@ -7,16 +7,23 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from relay.models import User
+from relay.notify import batches, mail
+from relay.notify.batches import Item
+from relay.notify.words import words
 from relay.settings import MailSettings, Settings
 from tests.conftest import World
-from tests.support.server import free_port
+from tests.support.server import RELAY, free_port, stack_env
 from tests.support.threads import auth, become_guest, post
 from workers.context import Context
 from workers.runner import Worker, default_handlers
@@ -181,3 +188,51 @@ async def test_mail_waits_for_the_smtp_server(world: World, smtp_port: int) -> N
         controller.stop()
     assert len(inbox.mails) == 1
     assert "Looks good." in inbox.mails[0].get_body(("plain",)).get_content()
+
+
+def item(author: str, *, guest: bool = False) -> Item:
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    return Item("m", "t", "Budget", author, guest, "audio", 9.5, "", when)
+
+
+def test_subjects_name_who_replied_and_the_thread() -> None:
+    en, nl = words("en"), words("nl")
+    sanne, pieter = item("Sanne Jansen"), item("Pieter Bakker")
+    joost, marit = item("Joost", guest=True), item("Marit", guest=True)
+    assert mail.subject([sanne, sanne], en, False) == "Sanne replied in “Budget”"
+    assert mail.subject([sanne, joost], en, False) == "Sanne and 1 guest replied in “Budget”"
+    assert mail.subject([sanne, joost, marit], nl, False) == (
+        "Sanne en 2 gasten reageerden in „Budget”"
+    )
+    assert mail.subject([sanne, pieter, joost], en, False) == (
+        "Sanne and 2 others replied in “Budget”"
+    )
+    assert mail.subject([sanne, pieter], en, True) == "2 new messages in Relay"
+
+
+def test_a_daily_digest_is_due_at_the_digest_hour() -> None:
+    settings = MailSettings(smtp_url="smtp://x", digest_hour=8, delay_seconds=300)
+    daily = User(notify_digest="daily")
+    morning = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
+    assert batches.due_time(settings, daily, morning) == morning.replace(hour=8, minute=0)
+    evening = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    assert batches.due_time(settings, daily, evening) == datetime(2026, 12, 8, 8, tzinfo=UTC)
+    each = User(notify_digest="thread")
+    assert batches.due_time(settings, each, evening) == evening + timedelta(seconds=300)
+
+
+def test_notify_test_command_sends_a_mail_and_prints_the_answer(
+    inbox: Inbox, smtp_port: int, tmp_path: Path
+) -> None:
+    env = stack_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/relay.db", None)
+    env["RELAY_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    argv = [*RELAY, "notify", "test", "--email", "anna@example.org", "--lang", "nl"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "the server answered: OK queued as test" in done.stdout
+    assert [m["Subject"] for m in inbox.mails] == ["Testmail van Relay"]
+    # Without a server it says so, and fails.
+    env["RELAY_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "the mail was not sent" in done.stderr
