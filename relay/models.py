@@ -369,4 +369,30 @@ class Notification(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime)  # news from this moment on
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the mail
+    # When every push subscription of the person took the batch's push (or none wanted it).
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PushSubscription(Base):
+    """A browser that asked for Web Push (its PushSubscription): where to send, and the keys
+    that encrypt for it (RFC 8291). An endpoint belongs to whoever subscribed it last."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))  # base64url, an uncompressed P-256 point
+    auth: Mapped[str] = mapped_column(String(64))  # base64url, 16 bytes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerKey(Base):
+    """Keys the server makes for itself on first use and keeps (the VAPID key pair)."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

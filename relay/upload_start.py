@@ -82,7 +82,7 @@ async def start_message(
                 message_id=message_id,
             )
             if kind is MessageKind.text:
-                batches.announce(session, message, enabled=services.settings.mail.enabled)
+                await batches.announce(session, message, enabled=services.settings.mail.enabled)
             upload = None
             if state is not None:
                 meta = {"message": message_id} if metadata is None else metadata

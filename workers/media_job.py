@@ -112,7 +112,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         current.duration = main.duration
         current.kind = MessageKind.video if video else MessageKind.audio
         lifecycle.mark_ready(session, current)
-        batches.announce(session, current, enabled=services.settings.mail.enabled)
+        await batches.announce(session, current, enabled=services.settings.mail.enabled)
         await lifecycle.queue_transcript(
             session,
             current,

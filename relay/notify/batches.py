@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -15,10 +15,11 @@ from relay.db import utcnow
 from relay.enums import MessageStatus
 from relay.models import Guest, Listen, Message, Notification, ThreadMember, Transcript, User
 from relay.names import display_name
+from relay.notify import subscriptions
 from relay.settings import MailSettings
 
-# Tries while the SMTP server is down, with the job queue's doubling back-off (5 s at first,
-# at most an hour between tries): about 6 hours in all.
+# Tries while the SMTP server (or a push service) is down, with the job queue's doubling
+# back-off (5 s at first, at most an hour between tries): about 6 hours in all.
 SEND_ATTEMPTS = 16
 DIGEST = "digest"  # the scope of a daily digest; otherwise the scope is a thread's id
 PENDING, SENT, SKIPPED, FAILED = "pending", "sent", "skipped", "failed"
@@ -39,9 +40,12 @@ class Item:
     created_at: datetime
 
 
-def announce(session: AsyncSession, message: Message, *, enabled: bool) -> None:
-    """In the transaction that makes `message` visible: plan the batches it belongs to."""
-    if enabled:
+async def announce(session: AsyncSession, message: Message, *, enabled: bool) -> None:
+    """In the transaction that makes `message` visible: plan the batches it belongs to, when
+    mail is `enabled` or another member of the thread has a browser subscribed to Web Push."""
+    if enabled or await subscriptions.anyone_in_thread(
+        session, message.thread_id, message.author_id
+    ):
         jobs.enqueue(session, jobs.ANNOUNCE_JOB, message_id=message.id, max_attempts=5)
 
 
@@ -53,16 +57,18 @@ def due_time(settings: MailSettings, user: User, now: datetime) -> datetime:
 
 
 async def plan(session: AsyncSession, settings: MailSettings, message: Message) -> int:
-    """A pending batch for each other member who wants mail and has none for this thread yet;
-    their NOTIFY jobs run when the batches are due. Returns how many batches began."""
+    """A pending batch for each other member who wants mail (when there is mail) or has a
+    browser subscribed to push, and has none for this thread yet; their NOTIFY jobs run when
+    the batches are due. Returns how many batches began."""
     now = utcnow()
+    wants_mail = User.notify_email.is_(True) if settings.enabled else false()
     people = await session.scalars(
         select(User)
         .join(ThreadMember, ThreadMember.user_id == User.id)
         .where(
             ThreadMember.thread_id == message.thread_id,
             User.id != message.author_id,
-            User.notify_email.is_(True),
+            or_(wants_mail, subscriptions.has_any(User.id)),
             ~exists().where(Guest.user_id == User.id),
         )
     )

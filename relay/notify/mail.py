@@ -36,7 +36,7 @@ def subject(items: list[Item], w: dict[str, str], digest: bool) -> str:
     return w["more"].format(first=members[0], count=len(members) - 1, title=title)
 
 
-def _what(item: Item, w: dict[str, str]) -> tuple[str, str]:
+def what(item: Item, w: dict[str, str]) -> tuple[str, str]:
     """A line that says what the message is, and its first words."""
     kind = "" if item.kind == "text" else w[item.kind].format(duration=clock(item.duration))
     text = " ".join(item.text.split())
@@ -74,7 +74,7 @@ def compose(
                 f"<h2 style='font-size:16px;margin:20px 0 4px'>{html.escape(title)}</h2>"
             )
         for item in news:
-            kind, text = _what(item, w)
+            kind, text = what(item, w)
             who = f"{item.author} ({w['guest']})" if item.guest else item.author
             text_lines.append(f"{who}{' · ' + kind if kind else ''}")
             text_lines += [f"  {text}", ""]

@@ -26,6 +26,7 @@ from relay.web import (
     api_links,
     api_me,
     api_messages,
+    api_push,
     api_reactions,
     api_threads,
     api_transcripts,
@@ -100,6 +101,7 @@ def routes() -> list[Route | Mount]:
         *pages.routes(),
         *profile.routes(),
         *unsubscribe.routes(),
+        *api_push.routes(),
         *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
