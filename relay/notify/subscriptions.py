@@ -4,6 +4,7 @@ key and a 16-byte secret that encryption will accept), at most MAX_PER_USER per 
 from __future__ import annotations
 
 import binascii
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +26,22 @@ def endpoint(value: Any) -> str:
     url = urlsplit(value)
     if url.scheme != "https" or not url.hostname or url.username or url.password:
         raise BadRequest("'endpoint' must be an https URL of a push service.")
+    if _internal(url.hostname):
+        raise BadRequest("'endpoint' must be a push service on the internet.")
     return value
+
+
+def _internal(host: str) -> bool:
+    """A host the server would reach inside its own network: pushes are POSTs the server makes
+    on a user's word, so they must not be aimed at it (names that resolve inside are not
+    caught here; a firewall is the place for that)."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 def keys(value: Any) -> tuple[str, str]:
