@@ -360,6 +360,7 @@ def test_a_voice_message_without_transcript_pushes_its_kind() -> None:
         "body": "Sanne Jansen: Spraakbericht, 0:09",
         "tag": "batch1",
         "url": f"{PUBLIC}/t/t1#m-m1",
+        "lang": "nl",
     }
 
 
@@ -427,7 +428,7 @@ async def test_service_worker_shows_a_push_that_opens_the_thread(world: World) -
                 shown = await page.evaluate(
                     """async () => (await (await navigator.serviceWorker.ready).getNotifications())
                       .map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon,
-                                     url: n.data && n.data.url }))"""
+                                     lang: n.lang, url: n.data && n.data.url }))"""
                 )
                 if shown:
                     break
@@ -439,6 +440,7 @@ async def test_service_worker_shows_a_push_that_opens_the_thread(world: World) -
                     "body": "Joost (guest): Hi",
                     "tag": "batch-browser",
                     "icon": f"{base}/static/icon-192.png",
+                    "lang": "en",
                     "url": f"{base}{thread_path}#m-{first['id']}",
                 }
             ]

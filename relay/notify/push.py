@@ -38,6 +38,7 @@ def payload(batch: Notification, items: list[Item], *, lang: str | None, public_
         "body": f"{author}: {body}" if body else author,
         "tag": batch.id,
         "url": f"{public_url.rstrip('/')}/t/{first.thread_id}#m-{first.message_id}",
+        "lang": lang or "en",
     }
 
 
