@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import aiohttp
 import http_ece
 import pytest
 from aiosmtpd.controller import Controller
@@ -472,3 +473,15 @@ async def test_service_worker_shows_a_push_that_opens_the_thread(world: World) -
             await page.goto("about:blank")  # ends the thread page's live stream
         finally:
             await browser.close()
+
+
+async def test_a_subscription_nothing_can_encrypt_for_is_expired() -> None:
+    broken = PushSubscription(
+        id="s1", endpoint="https://push.example.org/x", p256dh="AAAA", auth="x"
+    )
+    claims = vapid.claims(broken.endpoint, PUBLIC, "relay@example.org")
+    async with aiohttp.ClientSession() as http:
+        result = await push.send(
+            broken, {"tag": "b1"}, private_key=vapid.new_private_key(), claims=claims, http=http
+        )
+    assert result.outcome is push.Outcome.EXPIRED

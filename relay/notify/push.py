@@ -44,7 +44,7 @@ def payload(batch: Notification, items: list[Item], *, lang: str | None, public_
 
 class Outcome(Enum):
     DELIVERED = "delivered"  # the push service took it (201)
-    EXPIRED = "expired"  # 404 or 410: the browser unsubscribed; forget the subscription
+    EXPIRED = "expired"  # 404 or 410 (the browser unsubscribed), or unusable: forget it
     FAILED = "failed"  # anything else: worth another try
 
 
@@ -80,9 +80,11 @@ async def send(
             aiohttp_session=http,
         )
     except WebPushException as exc:
-        status = exc.status_code
-        outcome = Outcome.EXPIRED if status in (404, 410) else Outcome.FAILED
+        status = exc.status_code  # None: refused before sending (keys it cannot encrypt for)
+        outcome = Outcome.EXPIRED if status in (None, 404, 410) else Outcome.FAILED
         return Result(subscription.id, outcome, f"{status}: {exc.message.splitlines()[0]}")
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         return Result(subscription.id, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
+    except (ValueError, TypeError) as exc:  # keys nothing can encrypt for: never usable
+        return Result(subscription.id, Outcome.EXPIRED, f"{type(exc).__name__}: {exc}")
     return Result(subscription.id, Outcome.DELIVERED)
