@@ -1,4 +1,4 @@
-"""`relay serve | worker | migrate | user add`."""
+"""`relay serve | worker | migrate | user add | notify test`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password", required=True)
     add.add_argument("--name", default="")
     add.add_argument("--admin", action="store_true")
+    notify = sub.add_parser("notify", help="notification mail")
+    notify_sub = notify.add_subparsers(dest="notify_command", required=True)
+    test = notify_sub.add_parser("test", help="send a test mail with the current settings")
+    test.add_argument("--email", required=True, help="the address to send it to")
+    test.add_argument("--lang", choices=("en", "nl"), default="en")
     return parser
 
 
@@ -50,7 +55,26 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_worker(settings, args.concurrency, args.burst))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "notify":
+        return asyncio.run(_notify_test(settings, args.email, args.lang))
     return asyncio.run(_user_add(settings, args))
+
+
+async def _notify_test(settings: Settings, email: str, lang: str) -> int:
+    """Send one mail through RELAY_SMTP_URL and print what the server answered."""
+    from relay.notify import mail, smtp
+
+    if not settings.mail.enabled:
+        print("relay: RELAY_SMTP_URL is not set, so no mail is sent.", file=sys.stderr)
+        return 2
+    message = mail.test_mail(to=email, sender=settings.mail.sender, lang=lang)
+    try:
+        answer = await smtp.send(settings.mail, message)
+    except smtp.MailNotSent as exc:
+        print(f"relay: the mail was not sent: {exc}", file=sys.stderr)
+        return 1
+    print(f"sent to {email}; the server answered: {answer}")
+    return 0
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:

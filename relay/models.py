@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # The language of their pages when they last signed in or chose one ("nl", "en").
     ui_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)  # mail about new replies
+    notify_digest: Mapped[str] = mapped_column(String(8), default="thread")  # or "daily"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -341,3 +344,55 @@ class Throttle(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """A batch of news for one person (relay.notify): pending until due, then sent once, or
+    skipped when they heard it all in time. At most one pending per person and scope."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index(
+            "ux_notifications_pending",
+            "user_id",
+            "scope",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(32))  # a thread's id, or "digest"
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    since: Mapped[datetime] = mapped_column(UTCDateTime)  # news from this moment on
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the mail
+    # When every push subscription of the person took the batch's push (or none wanted it).
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PushSubscription(Base):
+    """A browser that asked for Web Push (its PushSubscription): where to send, and the keys
+    that encrypt for it (RFC 8291). An endpoint belongs to whoever subscribed it last."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))  # base64url, an uncompressed P-256 point
+    auth: Mapped[str] = mapped_column(String(64))  # base64url, 16 bytes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerKey(Base):
+    """Keys the server makes for itself on first use and keeps (the VAPID key pair)."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,6 +14,7 @@ MiB = 1024 * 1024
 
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 
 
 class SettingsError(ValueError):
@@ -126,6 +127,21 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """Notification mail; without an SMTP URL no mail is planned at all."""
+
+    smtp_url: str = ""  # smtp://host:port, smtps://user:pass@host:465, smtp+starttls://…
+    sender: str = "Relay <relay@localhost>"
+    delay_seconds: float = 300.0  # the batch window after the first new message
+    digest_hour: int = 8  # the daily digest's hour (UTC)
+    timeout_seconds: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_url)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
@@ -151,6 +167,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -159,6 +176,10 @@ class Settings:
         if self.whisper.cache_dir is None:
             whisper = dataclasses.replace(self.whisper, cache_dir=self.data_dir / "models")
             object.__setattr__(self, "whisper", whisper)
+        if self.mail.smtp_url and urlsplit(self.mail.smtp_url).scheme not in SMTP_SCHEMES:
+            raise SettingsError(
+                "RELAY_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://"
+            )
         if self.storage not in ("local", "s3"):
             raise SettingsError(f"RELAY_STORAGE must be 'local' or 's3', not {self.storage!r}")
         if self.s3.addressing not in ("path", "virtual"):
@@ -248,6 +269,12 @@ class Settings:
                 open_uploads=_int(env, "RELAY_OPEN_UPLOADS_PER_USER", 10),
                 min_free_bytes=_int(env, "RELAY_MIN_FREE_BYTES", 1024 * MiB),
             ),
+            mail=MailSettings(
+                smtp_url=env.get("RELAY_SMTP_URL", ""),
+                sender=env.get("RELAY_MAIL_FROM") or MailSettings.sender,
+                delay_seconds=_float(env, "RELAY_NOTIFY_DELAY_SECONDS", 300.0),
+                digest_hour=_int(env, "RELAY_DIGEST_HOUR", 8),
+            ),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -258,6 +285,8 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
     return [
         ("RELAY_PORT", s.port, 1, 65535),
         ("RELAY_WORKERS", s.workers, 0, 64),
+        ("RELAY_NOTIFY_DELAY_SECONDS", s.mail.delay_seconds, 0, 7 * 86400),
+        ("RELAY_DIGEST_HOUR", s.mail.digest_hour, 0, 23),
         ("RELAY_MAX_UPLOAD_BYTES", s.max_upload_bytes, 1, 5 * 1024**4),
         ("RELAY_UPLOAD_EXPIRY_SECONDS", s.upload_expiry_seconds, 60, 30 * 86400),
         ("RELAY_SESSION_DAYS", s.session_days, 1, 3650),

@@ -22,6 +22,7 @@ from relay.errors import InsufficientStorage, TooManyRequests
 from relay.inputs import Draft
 from relay.messages import delete_message, new_message
 from relay.models import Message, Upload, User, new_id
+from relay.notify import batches
 from relay.settings import Settings
 from relay.storage import UploadState
 
@@ -80,6 +81,8 @@ async def start_message(
                 secret=services.secret,
                 message_id=message_id,
             )
+            if kind is MessageKind.text:
+                await batches.announce(session, message, enabled=services.settings.mail.enabled)
             upload = None
             if state is not None:
                 meta = {"message": message_id} if metadata is None else metadata

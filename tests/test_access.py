@@ -9,6 +9,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
+from relay.notify import unsubscribe
 from relay.web.app import routes
 from tests.conftest import World
 from tests.support.access import (
@@ -34,6 +35,12 @@ from tests.support.access import (
     thread,
     upload,
 )
+
+
+async def unsubscribe_token(f, caller: str) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The author's one-click token (the URL is the permission); "anonymous" holds a forged one."""
+    token = unsubscribe.token(f.world.services.secret, f.world.author.id)
+    return (token[:-4] + "AAAA" if caller == "anonymous" else token,)
 
 
 def row(
@@ -63,6 +70,17 @@ LINK_ACT = {**LINK, "guest_view": 403, "guest_session": 403}
 # A member through the view link watches: acting needs rights the link does not give.
 VIEWER_ACT = {"view_member": 403}
 TEXT = {"kind": "text", "body": "hello"}
+PUSH_ENDPOINT = "https://push.example.org/send/access-matrix"
+# A browser's PushSubscription.toJSON(): a real P-256 point and a 16-byte secret.
+PUSH_SUBSCRIPTION = {
+    "endpoint": PUSH_ENDPOINT,
+    "expirationTime": None,
+    "keys": {
+        "p256dh": "BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQ"
+        "FLXYp5Nksh8U",
+        "auth": "tBHItJI5svbpez7KI4CCXg",
+    },
+}
 # A guest's upload below its link: nobody else's, and 401 for those who have no name there.
 TUS_NO_GUEST = {
     "guest_view": 401,
@@ -154,6 +172,25 @@ MATRIX = [
     row("GET", "/api/search", {**ANON_401, "*": 200}, params={"q": "numbers"}),
     row("GET", "/api/me", {**ANON_401, "*": 200}),
     row("PATCH", "/api/me", {**ANON_401, "*": 200}, json={"language": "en"}),
+    # One-click unsubscribe (RFC 8058): no cookie and no CSRF token, the signed URL decides.
+    row("GET", "/unsubscribe/{}", {"anonymous": 404, "*": 200}, unsubscribe_token),
+    row(
+        "POST",
+        "/unsubscribe/{}",
+        {"anonymous": 404, "*": 200},
+        unsubscribe_token,
+        data={"List-Unsubscribe": "One-Click"},
+    ),
+    row("GET", "/sw.js", {"*": 200}),
+    row("GET", "/api/push/key", {**ANON_401, "*": 200}),
+    # The same browser for every caller: each takes the subscription over (the last wins).
+    row("POST", "/api/push/subscriptions", {**ANON_401, "*": 201}, json=PUSH_SUBSCRIPTION),
+    row(
+        "DELETE",
+        "/api/push/subscriptions",
+        {**ANON_401, "*": 204},
+        json={"endpoint": PUSH_ENDPOINT},
+    ),
     row("OPTIONS", "/api/uploads/", {"*": 204}),
     row("POST", "/api/uploads/", {**ANON_401, "*": 201}, **TUS_CREATE),
     row("OPTIONS", "/api/uploads/{}", {"*": 204}, upload),

@@ -13,6 +13,7 @@ from relay import jobs, keys, lifecycle
 from relay.context import Services
 from relay.enums import MessageKind, MessageStatus
 from relay.models import Message, Rendition
+from relay.notify import batches
 from relay.storage import ObjectNotFound
 from workers.context import Context
 from workers.errors import (
@@ -111,6 +112,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         current.duration = main.duration
         current.kind = MessageKind.video if video else MessageKind.audio
         lifecycle.mark_ready(session, current)
+        await batches.announce(session, current, enabled=services.settings.mail.enabled)
         await lifecycle.queue_transcript(
             session,
             current,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, jobs, throttle, upload_service
 from relay.context import Services
-from workers import media_job, transcript_job
+from workers import media_job, notify_job, transcript_job
 from workers.context import Context
 from workers.errors import JobFailed, Retry
 
@@ -44,6 +44,8 @@ def default_handlers() -> dict[str, Handler]:
         jobs.TRANSCRIBE_JOB: Handler(
             transcript_job.run, transcript_job.on_failure, transcript_job.UNEXPECTED
         ),
+        jobs.ANNOUNCE_JOB: Handler(notify_job.announce, notify_job.on_failure),
+        jobs.NOTIFY_JOB: Handler(notify_job.notify, notify_job.on_failure, notify_job.UNEXPECTED),
     }
 
 

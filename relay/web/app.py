@@ -26,6 +26,7 @@ from relay.web import (
     api_links,
     api_me,
     api_messages,
+    api_push,
     api_reactions,
     api_threads,
     api_transcripts,
@@ -36,6 +37,7 @@ from relay.web import (
     pages,
     profile,
     thread_pages,
+    unsubscribe,
     uploads,
 )
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
@@ -98,6 +100,8 @@ def routes() -> list[Route | Mount]:
         Route("/s/{token}/uploads/{id}", uploads.terminate, methods=["DELETE"]),
         *pages.routes(),
         *profile.routes(),
+        *unsubscribe.routes(),
+        *api_push.routes(),
         *thread_pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]

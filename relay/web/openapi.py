@@ -14,6 +14,7 @@ from relay.web.openapi_parts import bare_errors as _bare
 from relay.web.openapi_parts import behind_link
 from relay.web.openapi_parts import errors as _errors
 from relay.web.openapi_parts import json_content as _json
+from relay.web.openapi_push import PUSH_PATHS
 from relay.web.openapi_thread_schemas import LINK_SECURITY_SCHEMES, THREAD_SCHEMAS
 from relay.web.openapi_threads import THREAD_PATHS
 
@@ -276,7 +277,7 @@ PATHS: dict[str, Any] = {
     **THREAD_PATHS,
 }
 PATHS["/s/{token}/uploads/{id}"] = behind_link(PATHS["/api/uploads/{id}"])
-PATHS |= MEDIA_PATHS
+PATHS |= MEDIA_PATHS | PUSH_PATHS
 
 COMPONENTS: dict[str, Any] = {
     "schemas": {

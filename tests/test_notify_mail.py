@@ -1,0 +1,238 @@
+"""Notification mail through a real SMTP server (aiosmtpd on a free port): one mail per batch
+window, nothing for one's own messages or for what was heard in time, one-click unsubscribe,
+and a mail that waits for the SMTP server to come back."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from relay.models import User
+from relay.notify import batches, mail
+from relay.notify.batches import Item
+from relay.notify.words import words
+from relay.settings import MailSettings, Settings
+from tests.conftest import World
+from tests.support.server import RELAY, free_port, stack_env
+from tests.support.threads import auth, become_guest, post
+from workers.context import Context
+from workers.runner import Worker, default_handlers
+
+WINDOW = 0.6  # seconds: the batch window of these tests
+
+
+class Inbox:
+    """What the SMTP server received, parsed."""
+
+    def __init__(self) -> None:
+        self.mails: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mails.append(parsed)  # type: ignore[arg-type]
+        return "250 OK queued as test"
+
+
+@pytest.fixture(scope="module")
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_port: int) -> Settings:
+    mail = MailSettings(
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        sender="Relay <relay@example.org>",
+        delay_seconds=WINDOW,
+        timeout_seconds=5,
+    )
+    # Links in mail on the public URL; cookies still work on the test client's http.
+    return settings.replace(mail=mail, public_url="https://relay.example.org", cookie_secure=False)
+
+
+async def run_due_jobs(world: World) -> None:
+    """Every job due now, the way a worker runs them."""
+    worker = Worker(Context(world.services, asyncio.Semaphore(1)), default_handlers())
+    await worker.run(burst=True)
+
+
+async def after_window(world: World) -> None:
+    await run_due_jobs(world)  # plans the batches
+    await asyncio.sleep(WINDOW + 0.2)
+    await run_due_jobs(world)  # sends what is due
+
+
+async def guest_reply(world: World, token: str, name: str, body: str) -> dict:
+    async with world.anonymous() as guest:
+        csrf = await become_guest(guest, token, name)
+        response = await guest.post(
+            f"/s/{token}/messages",
+            json={"kind": "text", "body": body},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+async def first_message(world: World) -> tuple[dict, str]:
+    body = {"kind": "text", "title": "Budget for Q1", "body": "Please review it by Friday."}
+    first = await post(world, "/api/messages", body, auth(world))
+    path = f"/api/threads/{first['thread_id']}/links"
+    link = await post(world, path, {"rights": "reply"}, auth(world))
+    return first, link["token"]
+
+
+async def test_two_guest_replies_make_one_mail_with_both(world: World, inbox: Inbox) -> None:
+    first, token = await first_message(world)
+    await guest_reply(world, token, "Joost", "Looks good to me.")
+    await guest_reply(world, token, "Marit", "One question about travel costs.")
+    await after_window(world)
+
+    assert len(inbox.mails) == 1
+    mail = inbox.mails[0]
+    assert mail["To"] == "author@example.org"
+    assert mail["Subject"] == "2 guests replied in “Budget for Q1”"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = mail["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith("https://relay.example.org/unsubscribe/")
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "Looks good to me." in part
+        assert "One question about travel costs." in part
+        assert "Please review it by Friday." not in part  # the author's own message
+    link = f"https://relay.example.org/t/{first['thread_id']}#m-"
+    assert link in text
+    # The link opens the thread for its member.
+    path = text.split(link)[0].rsplit("https://relay.example.org", 1)[0]
+    assert path is not None
+    page = await world.client.get(f"/t/{first['thread_id']}", headers=auth(world))
+    assert page.status_code == 200
+
+    # One click, without a cookie: no more mail; the next reply makes none.
+    async with world.anonymous() as stranger:
+        stop = await stranger.post(
+            unsubscribe.replace("https://relay.example.org", ""),
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert stop.status_code == 200
+    await guest_reply(world, token, "Joost", "And one more thing.")
+    await after_window(world)
+    assert len(inbox.mails) == 1
+
+
+async def test_no_mail_for_own_messages_or_what_was_heard_in_time(
+    world: World, inbox: Inbox
+) -> None:
+    first, token = await first_message(world)
+    # The other member joins by replying through the link: the author's next message is
+    # news to them only.
+    other = world.other.headers
+    joined = await world.client.post(
+        f"/s/{token}/messages", json={"kind": "text", "body": "I'm in."}, headers=other
+    )
+    assert joined.status_code == 201, joined.text
+    await run_due_jobs(world)
+    reply = await post(
+        world,
+        "/api/messages",
+        {"kind": "text", "body": "Thanks!", "parent_id": first["id"]},
+        auth(world),
+    )
+    # The other member reads it before the window ends.
+    heard = await world.client.put(
+        f"/api/messages/{reply['id']}/listen", json={"heard": True}, headers=other
+    )
+    assert heard.status_code in (200, 204), heard.text
+    await after_window(world)
+    # The author answered the other's reply (so saw it); the other heard the answer in time.
+    assert inbox.mails == []
+
+
+async def test_mail_waits_for_the_smtp_server(world: World, smtp_port: int) -> None:
+    inbox = Inbox()
+    first, token = await first_message(world)
+    await guest_reply(world, token, "Joost", "Looks good.")
+    await after_window(world)  # no server: the job is retried later
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        for _ in range(40):
+            await run_due_jobs(world)
+            if inbox.mails:
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
+        await run_due_jobs(world)
+    finally:
+        controller.stop()
+    assert len(inbox.mails) == 1
+    assert "Looks good." in inbox.mails[0].get_body(("plain",)).get_content()
+
+
+def item(author: str, *, guest: bool = False) -> Item:
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    return Item("m", "t", "Budget", author, guest, "audio", 9.5, "", when)
+
+
+def test_subjects_name_who_replied_and_the_thread() -> None:
+    en, nl = words("en"), words("nl")
+    sanne, pieter = item("Sanne Jansen"), item("Pieter Bakker")
+    joost, marit = item("Joost", guest=True), item("Marit", guest=True)
+    assert mail.subject([sanne, sanne], en, False) == "Sanne replied in “Budget”"
+    assert mail.subject([sanne, joost], en, False) == "Sanne and 1 guest replied in “Budget”"
+    assert mail.subject([sanne, joost, marit], nl, False) == (
+        "Sanne en 2 gasten reageerden in „Budget”"
+    )
+    assert mail.subject([sanne, pieter, joost], en, False) == (
+        "Sanne and 2 others replied in “Budget”"
+    )
+    assert mail.subject([sanne, pieter], en, True) == "2 new messages in Relay"
+
+
+def test_a_daily_digest_is_due_at_the_digest_hour() -> None:
+    settings = MailSettings(smtp_url="smtp://x", digest_hour=8, delay_seconds=300)
+    daily = User(notify_digest="daily")
+    morning = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
+    assert batches.due_time(settings, daily, morning) == morning.replace(hour=8, minute=0)
+    evening = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    assert batches.due_time(settings, daily, evening) == datetime(2026, 12, 8, 8, tzinfo=UTC)
+    each = User(notify_digest="thread")
+    assert batches.due_time(settings, each, evening) == evening + timedelta(seconds=300)
+
+
+def test_notify_test_command_sends_a_mail_and_prints_the_answer(
+    inbox: Inbox, smtp_port: int, tmp_path: Path
+) -> None:
+    env = stack_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/relay.db", None)
+    env["RELAY_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    argv = [*RELAY, "notify", "test", "--email", "anna@example.org", "--lang", "nl"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "the server answered: OK queued as test" in done.stdout
+    assert [m["Subject"] for m in inbox.mails] == ["Testmail van Relay"]
+    # Without a server it says so, and fails.
+    env["RELAY_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "the mail was not sent" in done.stderr
