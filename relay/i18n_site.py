@@ -122,6 +122,29 @@ PROFILE_CATALOGS: dict[str, dict[str, str]] = {
         "sessions_text": "Signs you out on every phone and computer, this one included. API "
         "tokens for scripts keep working.",
         "sessions_button": "Sign out everywhere",
+        "notify_title": "Notifications",
+        "notify_email": "E-mail me when someone replies",
+        "notify_email_hint": "One mail about {minutes} minutes after new replies, only with what "
+        "you have not heard yet.",
+        "notify_no_mail": "This server does not send mail yet: its administrator sets "
+        "RELAY_SMTP_URL.",
+        "notify_when": "How often",
+        "notify_each": "Per conversation, after new replies",
+        "notify_daily": "One daily digest at {hour}:00 UTC",
+        "notify_save": "Save notifications",
+        "notify_saved": "Your notification settings are saved.",
+        "push_title": "Notifications on this device",
+        "push_hint": "Relay shows a notification on this phone or computer, with the same "
+        "timing as the mail.",
+        "push_enable": "Turn on for this device",
+        "push_disable": "Turn off for this device",
+        "push_enabled": "On for this device.",
+        "push_disabled": "Off for this device.",
+        "push_denied": "The browser blocks notifications for Relay: allow them in its site "
+        "settings.",
+        "push_unsupported": "This browser cannot show notifications from Relay. On an iPhone, "
+        "add Relay to the home screen first.",
+        "push_failed": "That did not work. Try again later.",
     },
     "nl": {
         "page_title": "Je profiel",
@@ -145,6 +168,29 @@ PROFILE_CATALOGS: dict[str, dict[str, str]] = {
         "sessions_text": "Logt je uit op elke telefoon en computer, ook deze. API-tokens voor "
         "scripts blijven werken.",
         "sessions_button": "Overal uitloggen",
+        "notify_title": "Meldingen",
+        "notify_email": "Mail me als iemand reageert",
+        "notify_email_hint": "Eén mail zo'n {minutes} minuten na nieuwe reacties, alleen met wat "
+        "je nog niet hebt gehoord.",
+        "notify_no_mail": "Deze server verstuurt nog geen mail: de beheerder stelt "
+        "RELAY_SMTP_URL in.",
+        "notify_when": "Hoe vaak",
+        "notify_each": "Per gesprek, na nieuwe reacties",
+        "notify_daily": "Eén dagelijks overzicht om {hour}.00 uur (UTC)",
+        "notify_save": "Meldingen opslaan",
+        "notify_saved": "Je meldingen zijn opgeslagen.",
+        "push_title": "Meldingen op dit apparaat",
+        "push_hint": "Relay toont een melding op deze telefoon of computer, op dezelfde "
+        "momenten als de mail.",
+        "push_enable": "Aanzetten op dit apparaat",
+        "push_disable": "Uitzetten op dit apparaat",
+        "push_enabled": "Aan op dit apparaat.",
+        "push_disabled": "Uit op dit apparaat.",
+        "push_denied": "De browser blokkeert meldingen van Relay: sta ze toe in de "
+        "site-instellingen.",
+        "push_unsupported": "Deze browser kan geen meldingen van Relay tonen. Zet Relay op een "
+        "iPhone eerst op het beginscherm.",
+        "push_failed": "Dat lukte niet. Probeer het later nog eens.",
     },
 }
 

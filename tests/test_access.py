@@ -104,6 +104,7 @@ MATRIX = [
     row("GET", "/me", {**ANON_303, "*": 200}),
     # Anonymous: to the sign-in page; signed in: saved, back to the profile (303 both).
     row("POST", "/me", {"*": 303}, data={"name": "Ann Smit", "language": "en"}),
+    row("POST", "/me/notifications", {"*": 303}, data={"email": "1", "digest": "daily"}),
     row("POST", "/me/sign-out-everywhere", {"*": 303}),
     row("GET", "/favicon.ico", {"*": 301}),
     row("GET", "/t/{}", {**ANON_303, "other": 404, "*": 200}, thread),

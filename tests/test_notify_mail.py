@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from playwright.async_api import async_playwright
 
 from relay.models import User
 from relay.notify import batches, mail
@@ -23,7 +24,8 @@ from relay.notify.batches import Item
 from relay.notify.words import words
 from relay.settings import MailSettings, Settings
 from tests.conftest import World
-from tests.support.server import RELAY, free_port, stack_env
+from tests.support.browser import CHROMIUM, QUIET
+from tests.support.server import RELAY, free_port, on_uvicorn, stack_env
 from tests.support.threads import auth, become_guest, post
 from workers.context import Context
 from workers.runner import Worker, default_handlers
@@ -236,3 +238,51 @@ def test_notify_test_command_sends_a_mail_and_prints_the_answer(
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "the mail was not sent" in done.stderr
+
+
+async def test_mail_stopped_from_the_mail_is_turned_back_on_in_the_profile(
+    world: World, inbox: Inbox
+) -> None:
+    """Both pages through their own buttons, in Chromium: the unsubscribe page from the mail's
+    link (a GET only asks), then the profile's notification form."""
+    first, token = await first_message(world)
+    await guest_reply(world, token, "Joost", "Looks good.")
+    await after_window(world)
+    link = inbox.mails[0]["List-Unsubscribe"].strip("<>").replace("https://relay.example.org", "")
+    async with on_uvicorn(world.app) as base, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=QUIET, headless=True
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(base + link)
+            assert await notify_email(world) is True
+            await page.get_by_role("button", name="Stop these mails").click()
+            await page.get_by_role("status").wait_for()
+            assert await notify_email(world) is False
+
+            await page.goto(f"{base}/login?next=/me")
+            await page.fill("#email", world.author.email)
+            await page.fill("#password", world.author.password)
+            async with page.expect_navigation():
+                await page.click("button[type=submit]")
+            box = page.get_by_label("E-mail me when someone replies")
+            assert not await box.is_checked()
+            await box.check()
+            await page.get_by_label("One daily digest", exact=False).check()
+            await page.get_by_role("button", name="Save notifications").click()
+            await page.locator("[data-notify-saved]").wait_for()
+            assert await page.get_by_label("E-mail me when someone replies").is_checked()
+        finally:
+            await browser.close()
+    async with world.services.sessions.begin() as session:
+        user = await session.get(User, world.author.id)
+        assert user is not None
+        assert (user.notify_email, user.notify_digest) == (True, "daily")
+
+
+async def notify_email(world: World) -> bool:
+    async with world.services.sessions.begin() as session:
+        user = await session.get(User, world.author.id)
+        assert user is not None
+        return user.notify_email

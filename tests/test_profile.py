@@ -36,9 +36,9 @@ async def test_profile_form_saves_the_name_and_both_languages(world: World) -> N
         csrf = session_csrf(page)
         form = {"csrf": csrf, "name": "  Anna   de Vries ", "language": "nl", "speech": "nl"}
         saved = await client.post("/me", data=form, headers=HTML)
-        assert saved.status_code == 303 and saved.headers["location"] == "/me?saved=1"
+        assert saved.status_code == 303 and saved.headers["location"] == "/me?saved=profile"
         assert f"{i18n.LANG_COOKIE}=nl" in saved.headers["set-cookie"]
-        page = await client.get("/me?saved=1", headers=HTML)
+        page = await client.get("/me?saved=profile", headers=HTML)
     assert '<html lang="nl">' in page.text and "Je profiel is opgeslagen." in page.text
     assert "</span>Anna de Vries</span></a>" in page.text
     assert '<option value="nl" lang="nl" selected>Nederlands</option>' in page.text

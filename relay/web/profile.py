@@ -25,6 +25,7 @@ def routes() -> list[Route]:
     return [
         Route("/me", page(profile_page), methods=["GET"]),
         Route("/me", page(save_profile), methods=["POST"]),
+        Route("/me/notifications", page(save_notifications), methods=["POST"]),
         Route("/me/sign-out-everywhere", page(sign_out_everywhere), methods=["POST"]),
     ]
 
@@ -42,7 +43,7 @@ async def profile_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
-    saved = request.query_params.get("saved") == "1"
+    saved = request.query_params.get("saved")
     name, speech = names.display_name(who.user), who.user.language
     return _render(request, who, name=name, speech=speech, saved=saved)
 
@@ -64,7 +65,7 @@ async def save_profile(request: Request) -> Response:
         user = await session.get(User, who.user.id)
         assert user is not None
         user.display_name, user.language, user.ui_language = name, speech, language
-    response = redirect("/me?saved=1")
+    response = redirect("/me?saved=profile")
     # The page language is kept per browser, as the pages' switch links keep it.
     response.set_cookie(
         i18n.LANG_COOKIE,
@@ -75,6 +76,18 @@ async def save_profile(request: Request) -> Response:
         samesite="lax",
     )
     return response
+
+
+async def save_notifications(request: Request) -> Response:
+    """Mail about new replies on or off (one-click unsubscribe turns it off), and how often."""
+    form = await _form(request)
+    who = await require_user(request, form_csrf=_field(form, "csrf"))
+    async with services(request).sessions.begin() as session:
+        user = await session.get(User, who.user.id)
+        assert user is not None
+        user.notify_email = _field(form, "email") == "1"
+        user.notify_digest = "daily" if _field(form, "digest") == "daily" else "thread"
+    return redirect("/me?saved=notifications#notify-title")
 
 
 async def sign_out_everywhere(request: Request) -> Response:
@@ -95,12 +108,13 @@ def _render(
     *,
     name: str,
     speech: str | None,
-    saved: bool = False,
+    saved: str | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
     lang = page_lang(request)
     t = i18n.profile_strings(lang)
+    mail = services(request).settings.mail
     error = None
     if problem is not None:
         error = t[f"name_{problem}"].replace("{name}", name).replace("{max}", str(names.MAX_NAME))
@@ -116,8 +130,14 @@ def _render(
         # that the menu does not name stays one of its choices.
         "speech": speech or "",
         "speeches": {"": t["speech_detect"], **LANGUAGE_NAMES, **_other(speech)},
-        "saved": saved,
+        "saved": saved == "profile",
+        "notify_saved": saved == "notifications",
         "error": error,
+        "mail_enabled": mail.enabled,
+        "notify_email": who.user.notify_email,
+        "notify_digest": who.user.notify_digest,
+        "notify_minutes": max(1, round(mail.delay_seconds / 60)),
+        "digest_hour": mail.digest_hour,
     }
     return render(request, "profile.html", context, status=status)
 
