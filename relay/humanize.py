@@ -73,6 +73,29 @@ def relative(value: datetime | str | None, lang: str, now: datetime | None = Non
     return f"{when.day} {month}{year}"
 
 
+_WEEKDAYS = {
+    "en": "Mon Tue Wed Thu Fri Sat Sun".split(),
+    "nl": "ma di wo do vr za zo".split(),
+}
+
+
+def short(value: datetime | str | None, lang: str, now: datetime | None = None) -> str:
+    """For lists: "09:31" today, "yesterday", a weekday within the week, then "7 Dec" (UTC)."""
+    if value is None:
+        return ""
+    when, now = _aware(value).astimezone(UTC), now or datetime.now(UTC)
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        return f"{when.hour:02}:{when.minute:02}"
+    if days == 1:
+        return _WORDS.get(lang, _WORDS["en"])["yesterday"]
+    if days < 7:
+        return _WEEKDAYS.get(lang, _WEEKDAYS["en"])[when.weekday()]
+    month = _MONTHS.get(lang, _MONTHS["en"])[when.month - 1]
+    year = "" if when.year == now.year else f" {when.year}"
+    return f"{when.day} {month}{year}"
+
+
 def iso(value: datetime | str | None) -> str:
     return "" if value is None else _aware(value).isoformat()
 

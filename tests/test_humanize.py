@@ -46,6 +46,17 @@ def test_relative_times_in_english_and_dutch() -> None:
     assert humanize.relative(None, "en") == ""
 
 
+def test_list_times_in_english_and_dutch() -> None:
+    def at(seconds: int, lang: str) -> str:
+        return humanize.short(NOW - timedelta(seconds=seconds), lang, NOW)
+
+    assert at(3600, "en") == "14:30"
+    assert at(16 * 3600, "nl") == "gisteren"
+    assert at(3 * 86400, "en") == "Fri"
+    assert at(3 * 86400, "nl") == "vr"
+    assert at(8 * 86400, "nl") == "29 nov"
+
+
 def test_initials_and_colours() -> None:
     assert humanize.initials("Anna de Vries") == "AV"
     assert humanize.initials("sanne") == "S"
@@ -84,6 +95,8 @@ def test_format_js_writes_what_the_server_writes(page: Page) -> None:
         """async c => { const f = await window.fmt; const now = new Date(c.now); return {
             en: c.moments.map(m => f.relative(m, "en", now)),
             nl: c.moments.map(m => f.relative(m, "nl", now)),
+            short_en: c.moments.map(m => f.short(m, "en", now)),
+            short_nl: c.moments.map(m => f.short(m, "nl", now)),
             initials: c.names.map(f.initials), colours: c.names.map(f.avatarColour),
             clocks: c.clocks.map(f.clock) }; }""",
         cases,
@@ -92,6 +105,8 @@ def test_format_js_writes_what_the_server_writes(page: Page) -> None:
     want = {
         "en": [humanize.relative(m, "en", NOW) for m in moments],
         "nl": [humanize.relative(m, "nl", NOW) for m in moments],
+        "short_en": [humanize.short(m, "en", NOW) for m in moments],
+        "short_nl": [humanize.short(m, "nl", NOW) for m in moments],
         "initials": [humanize.initials(n) for n in NAMES],
         "colours": [humanize.avatar_colour(n) for n in NAMES],
         "clocks": [humanize.clock(s) or "0:00" for s in cases["clocks"]],

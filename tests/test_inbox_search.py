@@ -79,7 +79,7 @@ async def test_inbox_rows_preview_the_last_message_with_who_said_it(world: World
         assert 'class="row-link row-title"' in link and f'href="/t/{thread_id}"' in link
         for described in re.search(r'aria-describedby="([^"]+)"', link).group(1).split():  # type: ignore[union-attr]
             assert f'id="{described}"' in row
-        assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+" data-relative>', row)
+        assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+" data-relative="short">', row)
 
     mine = _text(rows[own["thread_id"]])
     assert "You: Shall we meet at ten?" in mine

@@ -33,6 +33,7 @@ def _environment() -> Environment:
     env.filters["initials"] = humanize.initials
     env.filters["avatar_colour"] = humanize.avatar_colour
     env.globals["relative"] = humanize.relative
+    env.globals["short"] = humanize.short
     return env
 
 

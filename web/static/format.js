@@ -41,6 +41,20 @@ export function relative(value, lang, now = new Date()) {
   return new Intl.DateTimeFormat(locale(lang), { day: "numeric", month: "short", year }).format(date);
 }
 
+// For lists, as a messenger writes them: "09:31" today, then "yesterday", a weekday within
+// the week ("Mon"), then "7 Dec" or "7 Dec 2025".
+export function short(value, lang, now = new Date()) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return "";
+  const days = dayNumber(now) - dayNumber(date);
+  const where = locale(lang);
+  if (days <= 0) return new Intl.DateTimeFormat(where, { hour: "2-digit", minute: "2-digit" }).format(date);
+  if (days === 1) return new Intl.RelativeTimeFormat(where, { numeric: "auto" }).format(-1, "day");
+  if (days < 7) return new Intl.DateTimeFormat(where, { weekday: "short" }).format(date);
+  const year = date.getFullYear() === now.getFullYear() ? undefined : "numeric";
+  return new Intl.DateTimeFormat(where, { day: "numeric", month: "short", year }).format(date);
+}
+
 // The whole moment, for a tooltip: "7 Dec 2026, 09:31".
 export function fullDate(value, lang) {
   const date = new Date(value);
@@ -48,12 +62,14 @@ export function fullDate(value, lang) {
   return new Intl.DateTimeFormat(locale(lang), { dateStyle: "medium", timeStyle: "short" }).format(date);
 }
 
-// Every <time data-relative> under `root` in the reader's language and time zone, kept fresh.
+// Every <time data-relative> under `root` in the reader's language and time zone, kept fresh;
+// data-relative="short" writes it the way lists do.
 export function liveTimes(root, lang) {
   const update = () => {
     for (const node of root.querySelectorAll("time[data-relative]")) {
       const value = node.getAttribute("datetime");
-      node.textContent = relative(value, lang);
+      const write = node.dataset.relative === "short" ? short : relative;
+      node.textContent = write(value, lang);
       node.title = fullDate(value, lang);
     }
   };
