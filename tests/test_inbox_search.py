@@ -71,6 +71,7 @@ async def test_inbox_rows_preview_the_last_message_with_who_said_it(world: World
         dutch = (await browser.get("/?lang=nl", headers=HTML)).text
     rows = _rows(page)
     assert len(rows) == 3
+    assert "<title>(1) Inbox · Relay</title>" in page  # the unread count, in the tab
     for thread_id, row in rows.items():
         # One link per row, named by the thread's title alone (its box covers the row);
         # the preview and the moment describe it, and the page rewrites the moment.
