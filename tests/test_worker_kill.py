@@ -55,7 +55,7 @@ async def test_killed_worker_job_is_reclaimed_and_finishes(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as client:
             message = (await client.post("/api/messages", json={"kind": "video"})).json()
-            data = make_webm(tmp_path / "long.webm", seconds=20, size="640x480").read_bytes()
+            data = make_webm(tmp_path / "long.webm", seconds=10, size="640x480").read_bytes()
             await upload(client, message["upload_url"], data)
 
             first = worker(env, tmp_path / "worker1.log")
@@ -69,7 +69,7 @@ async def test_killed_worker_job_is_reclaimed_and_finishes(
             second = worker(env, tmp_path / "worker2.log")
             ready = await wait_status(client, message["id"], seconds=120)
             assert ready["status"] == "ready", ready
-            assert abs(ready["duration"] - 20) < 0.5
+            assert abs(ready["duration"] - 10) < 0.5
     finally:
         for process in (first, second, web):
             if process is not None:
