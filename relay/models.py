@@ -55,6 +55,11 @@ class User(Base):
     ui_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)  # mail about new replies
     notify_digest: Mapped[str] = mapped_column(String(8), default="thread")  # or "daily"
+    # Where they live ("Europe/Amsterdam"), and the hours ("09:00"–"12:00") that notifications
+    # wait out; the daily digest comes at its hour in this zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    focus_from: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    focus_until: Mapped[str | None] = mapped_column(String(5), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from playwright.async_api import async_playwright
 
 from relay.models import User
-from relay.notify import batches, mail
+from relay.notify import mail, timing
 from relay.notify.batches import Item
 from relay.notify.words import words
 from relay.settings import MailSettings, Settings
@@ -212,15 +212,37 @@ def test_subjects_name_who_replied_and_the_thread() -> None:
     assert mail.subject([sanne, pieter], en, True) == "2 new messages in Relay"
 
 
-def test_a_daily_digest_is_due_at_the_digest_hour() -> None:
+def test_a_daily_digest_is_due_at_the_digest_hour_in_the_persons_zone() -> None:
     settings = MailSettings(smtp_url="smtp://x", digest_hour=8, delay_seconds=300)
-    daily = User(notify_digest="daily")
+    daily = User(notify_digest="daily", time_zone="Europe/Amsterdam")  # UTC+1 in December
     morning = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
-    assert batches.due_time(settings, daily, morning) == morning.replace(hour=8, minute=0)
+    assert timing.due_time(settings, daily, morning) == datetime(2026, 12, 7, 7, tzinfo=UTC)
     evening = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
-    assert batches.due_time(settings, daily, evening) == datetime(2026, 12, 8, 8, tzinfo=UTC)
+    assert timing.due_time(settings, daily, evening) == datetime(2026, 12, 8, 7, tzinfo=UTC)
     each = User(notify_digest="thread")
-    assert batches.due_time(settings, each, evening) == evening + timedelta(seconds=300)
+    assert timing.due_time(settings, each, evening) == evening + timedelta(seconds=300)
+
+
+def test_focus_hours_hold_notifications_until_they_end() -> None:
+    settings = MailSettings(smtp_url="smtp://x", delay_seconds=300)
+    focused = User(
+        notify_digest="thread",
+        time_zone="Europe/Amsterdam",
+        focus_from="09:00",
+        focus_until="12:00",
+    )
+    at_ten = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
+    assert timing.due_time(settings, focused, at_ten) == datetime(2026, 12, 7, 11, tzinfo=UTC)
+    just_before = datetime(2026, 12, 7, 7, 56, tzinfo=UTC)  # due 09:01 local: in focus
+    assert timing.due_time(settings, focused, just_before) == datetime(2026, 12, 7, 11, tzinfo=UTC)
+    after = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert timing.due_time(settings, focused, after) == after + timedelta(seconds=300)
+    # Over midnight: 22:00-07:00 holds a late reply until seven the next morning.
+    night = User(notify_digest="thread", time_zone="UTC", focus_from="22:00", focus_until="07:00")
+    late = datetime(2026, 12, 7, 23, 0, tzinfo=UTC)
+    assert timing.due_time(settings, night, late) == datetime(2026, 12, 8, 7, tzinfo=UTC)
+    # A zone nobody knows counts as UTC.
+    assert timing.zone("Mars/Olympus") == timing.zone("UTC")
 
 
 def test_notify_test_command_sends_a_mail_and_prints_the_answer(
@@ -254,7 +276,7 @@ async def test_mail_stopped_from_the_mail_is_turned_back_on_in_the_profile(
             executable_path=CHROMIUM, args=QUIET, headless=True
         )
         try:
-            page = await browser.new_page()
+            page = await browser.new_page(timezone_id="Europe/Amsterdam")
             await page.goto(base + link)
             assert await notify_email(world) is True
             await page.get_by_role("button", name="Stop these mails").click()
@@ -270,6 +292,8 @@ async def test_mail_stopped_from_the_mail_is_turned_back_on_in_the_profile(
             assert not await box.is_checked()
             await box.check()
             await page.get_by_label("One daily digest", exact=False).check()
+            await page.get_by_label("From").fill("09:00")
+            await page.get_by_label("Until").fill("12:00")
             await page.get_by_role("button", name="Save notifications").click()
             await page.locator("[data-notify-saved]").wait_for()
             assert await page.get_by_label("E-mail me when someone replies").is_checked()
@@ -279,6 +303,8 @@ async def test_mail_stopped_from_the_mail_is_turned_back_on_in_the_profile(
         user = await session.get(User, world.author.id)
         assert user is not None
         assert (user.notify_email, user.notify_digest) == (True, "daily")
+        assert (user.focus_from, user.focus_until) == ("09:00", "12:00")
+        assert user.time_zone == "Europe/Amsterdam"  # from the browser
 
 
 async def notify_email(world: World) -> bool:

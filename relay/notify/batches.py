@@ -4,7 +4,7 @@ their threads) since the batch began, and not yet heard by them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from relay.db import utcnow
 from relay.enums import MessageStatus
 from relay.models import Guest, Listen, Message, Notification, ThreadMember, Transcript, User
 from relay.names import display_name
-from relay.notify import subscriptions
+from relay.notify import subscriptions, timing
 from relay.settings import MailSettings
 
 # Tries while the SMTP server (or a push service) is down, with the job queue's doubling
@@ -47,13 +47,6 @@ async def announce(session: AsyncSession, message: Message, *, enabled: bool) ->
         session, message.thread_id, message.author_id
     ):
         jobs.enqueue(session, jobs.ANNOUNCE_JOB, message_id=message.id, max_attempts=5)
-
-
-def due_time(settings: MailSettings, user: User, now: datetime) -> datetime:
-    if user.notify_digest != "daily":
-        return now + timedelta(seconds=settings.delay_seconds)
-    today = now.replace(hour=settings.digest_hour, minute=0, second=0, microsecond=0)
-    return today if today > now else today + timedelta(days=1)
 
 
 async def plan(session: AsyncSession, settings: MailSettings, message: Message) -> int:
@@ -90,7 +83,7 @@ async def plan(session: AsyncSession, settings: MailSettings, message: Message) 
             user_id=user.id,
             scope=scope,
             since=message.created_at,
-            due_at=due_time(settings, user, now),
+            due_at=timing.due_time(settings, user, now),
         )
         session.add(batch)
         await session.flush()

@@ -15,6 +15,7 @@ from relay import auth, i18n, inputs, names
 from relay.errors import BadRequest
 from relay.i18n_site import LANGUAGE_NAMES
 from relay.models import User
+from relay.notify import timing
 from relay.web.http import SESSION_COOKIE, is_https, principal, require_user, services
 from relay.web.page_render import here, page, page_lang, redirect, render
 
@@ -87,6 +88,13 @@ async def save_notifications(request: Request) -> Response:
         assert user is not None
         user.notify_email = _field(form, "email") == "1"
         user.notify_digest = "daily" if _field(form, "digest") == "daily" else "thread"
+        focus = [timing.clock_time(_field(form, name)) for name in ("focus_from", "focus_until")]
+        user.focus_from, user.focus_until = (
+            (f"{focus[0]:%H:%M}", f"{focus[1]:%H:%M}") if None not in focus else (None, None)
+        )
+        zone = _field(form, "time_zone")[:64]
+        if zone and timing.zone(zone).key == zone:
+            user.time_zone = zone
     return redirect("/me?saved=notifications#notify-title")
 
 
@@ -138,6 +146,9 @@ def _render(
         "notify_digest": who.user.notify_digest,
         "notify_minutes": max(1, round(mail.delay_seconds / 60)),
         "digest_hour": mail.digest_hour,
+        "focus_from": who.user.focus_from,
+        "focus_until": who.user.focus_until,
+        "time_zone": who.user.time_zone,
     }
     return render(request, "profile.html", context, status=status)
 

@@ -2,6 +2,10 @@
 
 import { disablePush, enablePush, pushState, PushError } from "./push.js";
 
+// Digest and focus hours are kept in the zone of the browser that saved them.
+const zone = document.querySelector("[data-time-zone]");
+if (zone) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || zone.value;
+
 const box = document.querySelector("[data-push]");
 if (box) {
   const state = box.querySelector("[data-push-state]");
