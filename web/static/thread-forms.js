@@ -8,6 +8,7 @@ export function forms(api, t, currentThread, refresh) {
   const reply = $("reply-form");
   if (reply) {
     reply.hidden = false;
+    $("reply").hidden = false;
     const error = $("reply-error");
     const send = $("reply-send");
     const body = $("reply-body");
@@ -48,6 +49,7 @@ export function forms(api, t, currentThread, refresh) {
   const guest = $("guest-form");
   if (guest) {
     guest.hidden = false;
+    $("guest-name").hidden = false;
     guest.addEventListener("submit", async (event) => {
       event.preventDefault();
       const name = $("guest-input").value.trim();
