@@ -344,6 +344,17 @@ function boot(root) {
     } else player.select(first);
   });
 
+  // The options menu closes like the bubbles' menus: a tap elsewhere, or Escape.
+  const menu = $("tp-menu");
+  document.addEventListener("click", (event) => {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   forms(api, t, () => thread, refresh);
 
   apply(thread);
