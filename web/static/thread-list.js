@@ -475,7 +475,8 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
     const isCurrent = state.current === m.id;
     const title = titleOf(m, t);
     const sameAsThread = Boolean(m.title) && m.title === threadTitle();
-    const foot = [...chips(m), picker(m), menu(m)].filter(Boolean);
+    const tools = [picker(m), menu(m)].filter(Boolean);
+    const foot = [...chips(m), tools.length ? h("div", { class: "tm-tools" }, ...tools) : null].filter(Boolean);
     const node = h(
       "li",
       {
