@@ -474,7 +474,9 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
   function item(m) {
     const isCurrent = state.current === m.id;
     const title = titleOf(m, t);
-    const sameAsThread = Boolean(m.title) && m.title === threadTitle();
+    // A title is shown once: not when it is the thread's (the page's heading says it), nor
+    // the "Untitled voice message" stand-in, which only screen readers need as a heading.
+    const quiet = !m.title || m.title === threadTitle();
     const tools = [picker(m), menu(m)].filter(Boolean);
     const foot = [...chips(m), tools.length ? h("div", { class: "tm-tools" }, ...tools) : null].filter(Boolean);
     const node = h(
@@ -492,7 +494,7 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
           "article",
           { class: "tm-bubble", "aria-current": isCurrent ? "true" : null },
           meta(m),
-          m.kind === "text" ? null : h("h2", { class: `tm-title${sameAsThread ? " visually-hidden" : ""}` }, title),
+          m.kind === "text" ? null : h("h2", { class: `tm-title${quiet ? " visually-hidden" : ""}` }, title),
           media(m),
           m.body ? h("div", { class: "tm-body" }, m.body) : null,
           transcript(m),

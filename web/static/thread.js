@@ -22,6 +22,7 @@ const POLL_MAX_MS = 60000;
 const BLOCKED_CHECK_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
+const motion = () => (matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth");
 
 function boot(root) {
   let thread = readJson("thread-data");
@@ -156,6 +157,8 @@ function boot(root) {
         loadWave(message);
         transcript.load(message);
         nowPlaying(message);
+        // Playing on to the next message: the conversation follows along.
+        list.node(message?.id)?.scrollIntoView({ block: "nearest", behavior: motion() });
       },
       onTime(time) {
         waveform.draw();
@@ -336,7 +339,7 @@ function boot(root) {
   $("tp-first-unheard").addEventListener("click", () => {
     const first = thread.messages.find((m) => m.new && !m.mine && !listen.get(m.id)?.heard);
     if (!first) return player.announce(t.all_heard);
-    list.node(first.id)?.scrollIntoView({ block: "center", behavior: "smooth" });
+    list.node(first.id)?.scrollIntoView({ block: "center", behavior: motion() });
     if (first.kind === "text" || first.status !== "ready") {
       const index = thread.messages.indexOf(first);
       const next = thread.messages.slice(index).find((m) => m.kind !== "text" && m.status === "ready");
