@@ -355,6 +355,7 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
                 type: "button",
                 class: "tm-emoji",
                 "aria-label": fill(t.react_with, { emoji }),
+                "data-focus": "picker-emoji",
                 onclick: () => {
                   set({ picker: null });
                   actions.react(m, emoji, moment?.checked ? Math.round(at * 10) / 10 : null);
@@ -364,7 +365,7 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
             ),
           ),
         ),
-        moment ? h("label", { class: "tm-picker-at", for: moment.id }, moment, " ", fill(t.react_at_time, { time: clock(at) })) : null,
+        moment ? h("label", { class: "tm-picker-at", for: moment.id, "data-focus": "picker-at" }, moment, " ", fill(t.react_at_time, { time: clock(at) })) : null,
       ),
     );
   }
@@ -578,8 +579,11 @@ export function makeList({ root, t, lang, api, listen, actions, canReact, canSha
     placeSlots();
     syncPlaying();
     if (focusedIn && !root.contains(active)) {
-      const again = nodes.get(focusedIn)?.node.querySelector(`[data-focus="${focusKey}"]`);
-      (again || nodes.get(focusedIn)?.node.querySelector("[data-focus]"))?.focus();
+      // A closed picker or menu gives the focus back to its button.
+      const node = nodes.get(focusedIn)?.node;
+      const again = node?.querySelector(`[data-focus="${focusKey}"]`);
+      const opener = node?.querySelector(`[data-focus="${focusKey?.startsWith("picker") ? "picker" : "menu"}"]`);
+      (again || opener || node?.querySelector("[data-focus]"))?.focus();
     }
     trimToggles();
     paintWaves();
