@@ -179,9 +179,8 @@ function boot(root) {
 
   // The mini-player shows once something has been chosen, and says what it is.
   function nowPlaying(message) {
+    $("tp").hidden = !message; // nothing left to play (it was deleted): no player either
     if (!message) return;
-    $("tp").hidden = false;
-    document.body.classList.add("has-player");
     $("tp-title").href = `#m-${message.id}`;
     $("tp-who").replaceChildren(avatar(message.author?.name || t.guest, "avatar-small"));
     $("tp-author").textContent = authorOf(message, t);
