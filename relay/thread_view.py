@@ -99,6 +99,25 @@ def waiting_on(messages: Sequence[Message], member_ids: Sequence[str]) -> list[s
     ]
 
 
+def still_to_hear(
+    messages: Sequence[Message],
+    member_ids: Sequence[str],
+    heard_by: dict[str, set[str]],
+    viewer_id: str | None,
+) -> list[str]:
+    """Who the thread page says it waits on: members who have not heard the latest playable
+    message, leaving out its author, the viewer, and whoever posted after it."""
+    index = next((i for i in range(len(messages) - 1, -1, -1) if playable(messages[i])), None)
+    if index is None:
+        return []
+    latest = messages[index]
+    moved_on = {m.author_id for m in messages[index:]}
+    heard = heard_by.get(latest.id, set())
+    return [
+        uid for uid in member_ids if uid != viewer_id and uid not in moved_on and uid not in heard
+    ]
+
+
 def person(user: User | None, guests: set[str]) -> dict[str, Any]:
     if user is None:
         return {"id": None, "name": names.UNKNOWN, "guest": False}
@@ -109,7 +128,8 @@ def display_name(user: User) -> str:
     return names.display_name(user)
 
 
-People = tuple[dict[str, User], set[str]]  # users by id, and which of them are guests
+# Users by id, which of them are guests, and who has heard each message.
+People = tuple[dict[str, User], set[str], dict[str, set[str]]]
 
 
 async def thread_document(
@@ -127,10 +147,11 @@ async def thread_document(
     members = await _live_members(session, thread.id)
     # The caller too: a guest who has not posted yet is still a guest.
     me = {seat.user.id} if seat.user is not None else set()
-    items, (people, guests) = await message_items(
+    items, (people, guests, heard_by) = await message_items(
         session, seat, urls, messages, also={thread.owner_id, *me, *(uid for uid, _ in members)}
     )
     member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
+    me_id = seat.user.id if seat.user is not None else None
     return {
         "id": thread.id,
         "title": next((m.title for m in messages if m.title), ""),
@@ -147,7 +168,10 @@ async def thread_document(
         },
         "csrf": csrf,
         "messages": items,
-        "waiting_on": [person(people.get(uid), guests) for uid in waiting_on(messages, member_ids)],
+        "waiting_on": [
+            person(people.get(uid), guests)
+            for uid in still_to_hear(messages, member_ids, heard_by, me_id)
+        ],
         "first_unheard": next((item["id"] for item in items if item["new"]), None),
     }
 
@@ -182,8 +206,11 @@ async def message_items(
     guests = set(await session.scalars(select(Guest.user_id).where(Guest.user_id.in_(people_ids))))
 
     by_message: dict[str, list[Listen]] = {}
+    heard_by: dict[str, set[str]] = {}
     for listen in listens:
         by_message.setdefault(listen.message_id, []).append(listen)
+        if listen.heard:
+            heard_by.setdefault(listen.message_id, set()).add(listen.user_id)
     reactions_of: dict[str, list[Reaction]] = {}
     for reaction in reactions:
         reactions_of.setdefault(reaction.message_id, []).append(reaction)
@@ -233,7 +260,7 @@ async def message_items(
             },
         }
         items.append(data)
-    return items, (people, guests)
+    return items, (people, guests, heard_by)
 
 
 def _counted(found: tuple[int, int] | None) -> dict[str, int]:

@@ -1,7 +1,9 @@
 """A thread on a phone, in Debian's chromium: a colleague without an account opens the share
-link, gives a name, plays three voice messages and a video end to end at 2x with
-auto-advance; the author sees "seen by", and the guest's text reply and recorded voice reply
-arrive live, without reload."""
+link and reads the conversation before any player control, gives a name, presses "Play 4
+new" and hears three voice messages and a video end to end at 2x with auto-advance in the
+mini-player that appears then; reacts from the picker; the author sees "heard by", and the
+guest's text reply (deleted again, after a question) and recorded voice reply arrive live,
+without reload."""
 
 from __future__ import annotations
 
@@ -95,13 +97,35 @@ def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread:
     _give_name(page, "Gast Jansen")
     page.screenshot(path=str(ARTIFACTS / "thread-phone-390.png"), full_page=True)
 
-    page.select_option("#tp-speed", "2")
-    page.click("#tp-first-unheard")
+    # The first screen is the conversation: a message, and no player until one plays.
+    first = page.locator(f"#m-{thread['ids'][0]} .tm-bubble")
+    assert first.locator(".tm-play").is_visible()
+    assert first.bounding_box()["y"] + 120 < IPHONE["viewport"]["height"]
+    assert page.locator("#tp").is_hidden() and page.locator("#tp-play").is_hidden()
+
+    # "Play 4 new" starts the first unheard message and brings up the mini-player.
+    page.get_by_role("button", name="Play 4 new").click()
+    page.locator("#tp").wait_for(state="visible", timeout=5_000)
+    page.wait_for_selector(f"#m-{thread['ids'][0]}.tm-current", timeout=5_000)
+    speed = page.locator("#tp-speed")
+    speed.click()
+    speed.click()
+    assert speed.get_attribute("aria-label") == "Speed 2×, change speed"
     played = _wait_until_played(page, thread)
     assert played <= SECONDS * 4 / 2 + 8, f"four {SECONDS} s messages at 2x took {played:.1f} s"
     media = page.locator("#tp-media")
     assert media.evaluate("m => m.playbackRate") == 2
     assert media.evaluate("m => m.hasAttribute('playsinline')")
+    page.locator("#thread-new").wait_for(state="hidden", timeout=5_000)  # nothing new left
+
+    # One "add a reaction" button per message, opening a small picker.
+    second = page.locator(f"#m-{thread['ids'][1]}")
+    second.get_by_role("button", name="Add a reaction").click()
+    second.get_by_role("button", name="React with 🎉").click()
+    second.locator(".tm-chip[aria-pressed=true]", has_text="🎉").wait_for(timeout=5_000)
+    assert second.locator(".tm-picker").count() == 0
+    reactions = _thread_json(thread)["messages"][1]["reactions"]
+    assert [(r["emoji"], r["user"]["name"]) for r in reactions] == [("🎉", "Gast Jansen")]
 
     # The author's "seen by" shows the guest on every message, heard.
     for message in _thread_json(thread)["messages"]:
@@ -112,6 +136,16 @@ def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread:
     page.click("#reply-send")
     # The reply arrives in the author's page through server-sent events, without a reload.
     author_page.wait_for_selector("text=Dank je, helemaal duidelijk!", timeout=10_000)
+
+    # Deleting it asks first, in the message's own menu.
+    sent = page.locator("#thread-list .tm-mine", has_text="Dank je")
+    sent.get_by_role("button", name="More for this message").click()
+    sent.get_by_role("button", name="Delete message").click()
+    assert sent.get_by_text("Delete this message for everyone?").is_visible()
+    assert len(_thread_json(thread)["messages"]) == 5  # not yet
+    sent.get_by_role("button", name="Delete", exact=True).click()
+    sent.wait_for(state="detached", timeout=10_000)
+    author_page.wait_for_selector("text=Dank je, helemaal duidelijk!", state="detached")
 
     # Then a recorded voice reply, from the recorder inside the thread page.
     recorded = _record_reply(page, VOICE_TITLE, seconds=5)
@@ -157,6 +191,32 @@ def _give_name(page: Page, name: str) -> None:
     page.wait_for_selector("#reply-form:not([hidden])", timeout=10_000)
 
 
+def test_a_shared_message_opens_the_link_page_at_it(browser: Browser, thread: dict) -> None:
+    """The author shares one message from its menu; the link opens the thread there."""
+    author = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = author.new_page()
+    sign_in(page, thread["base"], "ann@example.org", f"/t/{thread['thread_id']}")
+    target = thread["ids"][2]
+    bubble = page.locator(f"#m-{target}")
+    bubble.get_by_role("button", name="More for this message").click()
+    bubble.get_by_role("button", name="Share this message").click()
+    page.wait_for_selector("#share-sheet[open] .ss-link", timeout=10_000)
+    assert page.locator("#ss-heading").inner_text() == "Share this message"
+    url = page.input_value("#ss-url")
+    assert url == f"{thread['share_url']}#m-{target}"
+    author.close()
+
+    visitor = browser.new_context(**IPHONE)
+    link_page = visitor.new_page()
+    link_page.goto(url)
+    shown = link_page.locator(f"#m-{target}.tm-target")
+    shown.wait_for(timeout=10_000)
+    box = shown.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= IPHONE["viewport"]["height"]
+    assert link_page.locator("#tp").is_hidden()  # opened at it, not playing on its own
+    visitor.close()
+
+
 def _wait_until_played(page: Page, thread: dict) -> float:
     """Seconds until the guest's listening state says every message was heard."""
     started = page.evaluate("performance.now()")
@@ -176,6 +236,7 @@ def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme
     pages = {
         "share": (None, thread["share_url"], None),
         "thread": ("ann@example.org", f"/t/{thread['thread_id']}", record),
+        "playing": ("ann@example.org", f"/t/{thread['thread_id']}", "playing"),
         "inbox": ("ann@example.org", "/", None),
         "recorder": ("ann@example.org", "/record", None),
     }
@@ -188,7 +249,15 @@ def test_pages_pass_an_accessibility_scan(browser: Browser, thread: dict, scheme
         else:
             page.goto(path)
         page.wait_for_load_state("networkidle")
-        if opener:
+        if opener == "playing":
+            # The mini-player with its options, and a message's reaction picker and menu.
+            page.locator(".tm-play").first.click()
+            page.locator("#tp").wait_for(state="visible", timeout=5_000)
+            page.click("#tp-play")
+            page.click("#tp-menu > summary")
+            # (on another message: an open picker covers what is under it, by design)
+            page.get_by_role("button", name="Add a reaction").nth(1).click()
+        elif opener:
             page.click(opener)
             page.wait_for_selector(f"{RECORDER}[data-ready]", timeout=10_000)
         if violations := axe_violations(page):

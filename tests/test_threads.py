@@ -222,7 +222,8 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
     theirs = (await world.client.get(thread_url, headers=listen)).json()
     assert theirs["messages"][0]["seen_by"] == [] and theirs["messages"][0]["new"] is False
     assert theirs["first_unheard"] is None
-    assert [w["name"] for w in theirs["waiting_on"]] == ["Other"]
+    # The listener is never told the thread waits on them, nor on the author of the latest.
+    assert theirs["waiting_on"] == []
     inbox = (await world.client.get("/api/threads", headers=listen)).json()["threads"]
     assert inbox[0]["unread"] == 0
     # The colleague replies: their membership no longer depends on the link.
@@ -230,7 +231,9 @@ async def test_listening_state_seen_by_unread_and_waiting(world: World) -> None:
         world, "/api/messages", {"kind": "text", "body": "ok", "parent_id": first["id"]}, listen
     )
     after = (await world.client.get(thread_url, headers=auth(world))).json()
-    assert [w["name"] for w in after["waiting_on"]] == ["Author"]
+    assert after["waiting_on"] == []
+    replied = (await world.client.get(thread_url, headers=listen)).json()
+    assert [w["name"] for w in replied["waiting_on"]] == ["Author"]
     await world.client.delete(f"/api/links/{link}", headers=auth(world))
     assert (await world.client.get(thread_url, headers=listen)).status_code == 200
 

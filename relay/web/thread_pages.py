@@ -65,10 +65,23 @@ def recorder_urls(thread: dict[str, Any], base: str, uploads: str) -> dict[str, 
     }
 
 
+def participants(thread: dict[str, Any]) -> list[str]:
+    """The names in the page's head, as thread.js draws them: whoever started the thread,
+    whoever posted, and whoever it waits on, each once."""
+    people = [thread.get("owner"), *(m["author"] for m in thread["messages"])]
+    found: list[str] = []
+    for who in [*people, *thread.get("waiting_on", [])]:
+        name = (who or {}).get("name")
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
 def _page(request: Request, thread: dict[str, Any], **context: Any) -> Response:
     lang = page_lang(request)
     body = {
         "thread": thread,
+        "people": participants(thread),
         "lang": lang,
         "t": i18n.thread_strings(lang),
         "rt": i18n.strings(lang),

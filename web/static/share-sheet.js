@@ -42,6 +42,10 @@ function boot(dialog) {
   let shown = null; // the link in the big field at the top
   let confirming = null; // the id of the link whose revoking asks for confirmation
   let statusTimer = null;
+  let suffix = ""; // "#m-<id>" while the sheet shares one message: the link page opens at it
+  let returnTo = opener;
+  const heading = $("ss-heading");
+  const urlOf = (link) => (link?.url ? link.url + suffix : "");
 
   function say(text) {
     clearTimeout(statusTimer);
@@ -90,14 +94,14 @@ function boot(dialog) {
   async function send(link, button) {
     if (nativeShare()) {
       try {
-        await navigator.share({ url: link.url, title: document.title });
+        await navigator.share({ url: urlOf(link), title: document.title });
         return;
       } catch (error) {
         if (error?.name === "AbortError") return; // they closed the share menu
       }
     }
     try {
-      await navigator.clipboard.writeText(link.url);
+      await navigator.clipboard.writeText(urlOf(link));
       copied(button);
       return;
     } catch {
@@ -120,7 +124,7 @@ function boot(dialog) {
     shown = link;
     els.main.hidden = !link;
     els.none.hidden = Boolean(link) || !els.loading.hidden;
-    els.url.value = link?.url || "";
+    els.url.value = urlOf(link);
   }
 
   function row(link) {
@@ -271,12 +275,19 @@ function boot(dialog) {
   });
   dialog.addEventListener("close", () => {
     confirming = null;
-    opener.focus();
+    returnTo?.focus();
   });
-  opener.addEventListener("click", () => {
+  function open(id) {
+    suffix = id ? `#m-${id}` : "";
+    heading.textContent = id ? t.share_message_title : t.share_title;
+    returnTo = id ? document.activeElement : opener;
+    if (shown) showLink(shown);
     dialog.showModal();
     load();
-  });
+  }
+  opener.addEventListener("click", () => open(null));
+  // A bubble's "Share this message" (thread-list.js).
+  document.addEventListener("relay:share", (event) => open(event.detail?.id || null));
   // Someone used or revoked a link elsewhere: the open sheet follows the thread's updates.
   document.addEventListener("relay:thread", () => {
     if (dialog.open && confirming === null) load();

@@ -5,7 +5,7 @@ import { clock } from "./format.js";
 export { clock };
 
 export const EMOJIS = ["👍", "❤️", "😂", "🎉", "👀", "🙏"];
-export const SPEEDS = [1, 1.25, 1.5, 2];
+export const SPEEDS = [1, 1.5, 2];
 const HEARD_SHARE = 0.9;
 
 // "Seen by {names}" + {names: "…"}; unknown placeholders stay visible rather than vanish.

@@ -1,5 +1,6 @@
 // The waveform: a canvas drawn from the "waveform" rendition's peaks inside a role="slider"
-// element, so the same control seeks by pointer, touch and keyboard.
+// element, so the same control seeks by pointer, touch and keyboard; and paint(), which draws
+// the still waveform of a bubble that is not playing.
 
 import { bars, clock, fill } from "./thread-format.js";
 
@@ -7,43 +8,53 @@ const BAR_PX = 3;
 const GAP_PX = 2;
 const KEY_STEP = 5;
 
+function colors(element) {
+  const style = getComputedStyle(element);
+  return {
+    played: style.getPropertyValue("--wave-played").trim() || "#0b5cad",
+    rest: style.getPropertyValue("--wave-rest").trim() || "#8a939c",
+  };
+}
+
+// Rounded bars, the share already played in the accent colour.
+export function paint(canvas, peaks, share) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight;
+  if (!width || !height) return;
+  if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
+  if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  const count = Math.max(1, Math.floor((width + GAP_PX) / (BAR_PX + GAP_PX)));
+  const heights = bars(peaks, count);
+  const playedUpTo = share * width;
+  const { played, rest } = colors(canvas);
+  heights.forEach((value, i) => {
+    const x = i * (BAR_PX + GAP_PX);
+    const barHeight = Math.max(3, value * height);
+    ctx.fillStyle = x < playedUpTo ? played : rest;
+    const y = (height - barHeight) / 2;
+    if (ctx.roundRect) {
+      ctx.beginPath();
+      ctx.roundRect(x, y, BAR_PX, barHeight, 1.5);
+      ctx.fill();
+    } else ctx.fillRect(x, y, BAR_PX, barHeight);
+  });
+}
+
 export function makeWaveform({ root, canvas, markers, media, t, onSeek }) {
   let peaks = null;
   let duration = 0;
   let dragging = false;
-
-  function colors() {
-    const style = getComputedStyle(root);
-    return {
-      played: style.getPropertyValue("--wave-played").trim() || "#0b5cad",
-      rest: style.getPropertyValue("--wave-rest").trim() || "#8a939c",
-    };
-  }
 
   function now() {
     return media.currentTime || 0;
   }
 
   function draw() {
-    const ratio = window.devicePixelRatio || 1;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
-    if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    const count = Math.max(1, Math.floor(width / (BAR_PX + GAP_PX)));
-    const heights = bars(peaks, count);
-    const playedUpTo = duration ? (now() / duration) * width : 0;
-    const { played, rest } = colors();
-    heights.forEach((h, i) => {
-      const x = i * (BAR_PX + GAP_PX);
-      const barHeight = Math.max(2, h * height);
-      ctx.fillStyle = x < playedUpTo ? played : rest;
-      ctx.fillRect(x, (height - barHeight) / 2, BAR_PX, barHeight);
-    });
+    paint(canvas, peaks, duration ? Math.min(1, now() / duration) : 0);
     root.setAttribute("aria-valuemax", String(Math.round(duration)));
     root.setAttribute("aria-valuenow", String(Math.round(now())));
     root.setAttribute(

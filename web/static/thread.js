@@ -1,8 +1,9 @@
 // The thread page: reads the thread document and the words embedded in the page, then wires
 // the shared player, the waveform, the transcript, the list, live updates and the forms.
 
+import { avatar, liveTimes } from "./format.js";
 import { ApiError, cachedJson, makeApi, readJson } from "./thread-api.js";
-import { byName, clock, EMOJIS, fill, isPlayable, transcriptState } from "./thread-format.js";
+import { authorOf, byName, clock, fill, isPlayable, SPEEDS, transcriptState } from "./thread-format.js";
 import { forms } from "./thread-forms.js";
 import { makeList } from "./thread-list.js";
 import { makeListen } from "./thread-listen.js";
@@ -21,6 +22,7 @@ const POLL_MAX_MS = 60000;
 const BLOCKED_CHECK_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
+const motion = () => (matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth");
 
 function boot(root) {
   let thread = readJson("thread-data");
@@ -28,6 +30,8 @@ function boot(root) {
   if (!thread) return;
   const api = makeApi(thread.csrf);
   const canReact = Boolean(thread.me?.can_reply);
+  const canShare = Boolean(document.getElementById("share-sheet"));
+  const lang = root.dataset.lang || "en";
   let list = null;
   let player = null;
   let events = null;
@@ -38,7 +42,10 @@ function boot(root) {
   let ended = false;
   const prefs = makePrefs(thread.me?.id);
 
-  const listen = makeListen(api, () => list?.refresh());
+  const listen = makeListen(api, () => {
+    list?.refresh();
+    showNew();
+  });
   listen.sync(thread.messages);
 
   function failed(error) {
@@ -51,15 +58,32 @@ function boot(root) {
     playAt: (m, at) => player.playAt(m, at),
     react: (m, emoji, at) => api.post(m.urls.reactions, { emoji, at }).then(refreshSoon, failed),
     unreact: (m, r) => api.del(`${m.urls.reactions}/${encodeURIComponent(r.id)}`).then(refreshSoon, failed),
+    // The bubble's own menu asked first ("Delete this message for everyone?").
     remove(m) {
-      if (!window.confirm(t.delete_confirm)) return;
       api.del(m.urls.delete).then(refreshSoon, (error) =>
         player.announce(fill(t.delete_failed, { error: error.message })),
       );
     },
+    // The share sheet (share-sheet.js) opens with the link pointing at this message.
+    share: (m) => document.dispatchEvent(new CustomEvent("relay:share", { detail: { id: m.id } })),
+    position: () => player.media.currentTime || 0,
   };
 
-  list = makeList({ root: $("thread-list"), t, lang: root.dataset.lang || "en", listen, actions, canReact });
+  list = makeList({
+    root: $("thread-list"),
+    t,
+    lang,
+    api,
+    listen,
+    actions,
+    canReact,
+    canShare,
+    slots: {
+      park: $("tp-park"),
+      pieces: { screen: $("tp-screen"), wave: $("tp-wave"), transcript: $("tp-transcript") },
+    },
+    threadTitle: () => thread.title || "",
+  });
   const waveform = makeWaveform({
     root: $("tp-wave"),
     canvas: $("tp-canvas"),
@@ -129,14 +153,18 @@ function boot(root) {
     threadTitle: thread.title || t.untitled_thread,
     hooks: {
       onChange(message) {
+        list.setState({ current: message?.id ?? null, picker: null });
         loadWave(message);
         transcript.load(message);
-        list.setState({ current: message?.id ?? null });
-        $("tp-react").hidden = !canReact || !message;
+        nowPlaying(message);
+        // Playing on to the next message: the conversation follows along.
+        list.node(message?.id)?.scrollIntoView({ block: "nearest", behavior: motion() });
       },
       onTime(time) {
         waveform.draw();
         transcript.tick(time);
+        const d = player.media.duration || player.current()?.duration || 0;
+        $("tp-bar").style.transform = `scaleX(${d ? Math.min(1, time / d) : 0})`; // CSSOM: allowed by the CSP
       },
       onDuration: (value) => waveform.setDuration(value),
       onPlayState(playing) {
@@ -149,8 +177,45 @@ function boot(root) {
     },
   });
 
+  // The mini-player shows once something has been chosen, and says what it is.
+  function nowPlaying(message) {
+    $("tp").hidden = !message; // nothing left to play (it was deleted): no player either
+    if (!message) return;
+    $("tp-title").href = `#m-${message.id}`;
+    $("tp-who").replaceChildren(avatar(message.author?.name || t.guest, "avatar-small"));
+    $("tp-author").textContent = authorOf(message, t);
+  }
+
+  // "Play 3 new": only while something from someone else is unheard.
+  function showNew() {
+    const count = thread.messages.filter((m) => m.new && !m.mine && !listen.get(m.id)?.heard).length;
+    $("thread-new").hidden = !count;
+    $("tp-first-unheard-label").textContent = count === 1 ? t.play_new_one : fill(t.play_new, { count });
+  }
+
+  // Whoever started the thread, posted, or is waited on: a small stack of faces.
+  function setPeople(next) {
+    const names = [];
+    for (const p of [next.owner, ...next.messages.map((m) => m.author), ...(next.waiting_on || [])]) {
+      if (p?.name && !names.includes(p.name)) names.push(p.name);
+    }
+    const stack = document.querySelector("#thread-people .avatar-stack");
+    const faces = names.slice(0, 4).map((name) => avatar(name, "avatar-small"));
+    if (names.length > 4) {
+      const more = document.createElement("span");
+      more.className = "avatar avatar-small avatar-more";
+      more.textContent = `+${names.length - 4}`;
+      faces.push(more);
+    }
+    stack.replaceChildren(...faces);
+    const line = document.querySelector("#thread-people .thread-names");
+    line.lastChild.textContent = names.join(", ");
+  }
+
+  // Only the thread's own members read who it waits on; a link's visitors do not.
   function setWaiting(people) {
     const line = $("thread-waiting");
+    if (!["owner", "member"].includes(thread.me?.role)) people = [];
     line.hidden = !people?.length;
     line.textContent = people?.length ? fill(t.waiting_on, { names: people.map((p) => p.name).join(", ") }) : "";
   }
@@ -158,7 +223,7 @@ function boot(root) {
   // Titles made from a transcript arrive later: the thread's is its first titled message's.
   function setTitle(title) {
     const text = title || t.untitled_thread;
-    const heading = document.querySelector(".thread-head h1");
+    const heading = $("thread-title");
     if (heading.textContent === text) return;
     heading.textContent = text;
     document.title = `${text} · Relay`;
@@ -183,7 +248,8 @@ function boot(root) {
     player.setMessages(next.messages);
     list.render(next.messages);
     setWaiting(next.waiting_on);
-    $("tp-first-unheard").hidden = !next.first_unheard;
+    setPeople(next);
+    showNew();
     const current = player.current();
     if (current) {
       waveform.setMarkers(current.reactions);
@@ -194,15 +260,17 @@ function boot(root) {
     document.dispatchEvent(new CustomEvent("relay:thread", { detail: next }));
   }
 
-  // A search hit links to /t/<thread>?t=<seconds>#m-<message>: play it from that moment.
+  // A shared message's link ends in #m-<message>: open the page at it, marked. A search hit
+  // links to /t/<thread>?t=<seconds>#m-<message>: play it from that moment.
   function openLinkedMoment() {
     const match = /^#m-([\w-]+)$/.exec(window.location.hash);
     const message = match && thread.messages.find((m) => m.id === match[1]);
     if (!message) return;
+    list.setState({ target: message.id });
     list.node(message.id)?.scrollIntoView({ block: "center" });
-    if (!isPlayable(message)) return;
     const at = Number.parseFloat(new URLSearchParams(window.location.search).get("t"));
-    const start = Number.isFinite(at) && at > 0 ? at : null;
+    if (!isPlayable(message) || !Number.isFinite(at)) return;
+    const start = at > 0 ? at : null;
     player.select(message, { at: start, autoplay: true });
     // Safari (and Chrome without an earlier click here) refuse to start sound on their own.
     setTimeout(() => {
@@ -233,7 +301,7 @@ function boot(root) {
     clearTimeout(refreshTimer);
     clearTimeout(pollTimer);
     player.stop();
-    for (const id of ["tp", "tp-extra", "thread-list", "reply", "guest-name", "thread-waiting"]) {
+    for (const id of ["dock", "thread-new", "thread-list", "thread-waiting"]) {
       const node = $(id);
       if (node) node.hidden = true;
     }
@@ -245,9 +313,19 @@ function boot(root) {
   playButton.addEventListener("click", () => player.toggle());
   $("tp-prev").addEventListener("click", () => player.step(-1));
   $("tp-next").addEventListener("click", () => player.step(1));
+  // 1× → 1.5× → 2× → 1×, one tap each.
   const speed = $("tp-speed");
-  speed.value = String(player.speed());
-  speed.addEventListener("change", () => player.setSpeed(Number(speed.value)));
+  const showSpeed = () => {
+    const text = `${player.speed()}×`;
+    speed.textContent = text;
+    speed.setAttribute("aria-label", fill(speed.dataset.label, { speed: text }));
+    speed.classList.toggle("is-fast", player.speed() !== 1);
+  };
+  showSpeed();
+  speed.addEventListener("click", () => {
+    player.setSpeed(SPEEDS[(SPEEDS.indexOf(player.speed()) + 1) % SPEEDS.length]);
+    showSpeed();
+  });
   for (const [id, name] of [
     ["opt-skip", "skip"],
     ["opt-captions", "captions"],
@@ -258,9 +336,9 @@ function boot(root) {
     box.addEventListener("change", () => player.setOption(name, box.checked));
   }
   $("tp-first-unheard").addEventListener("click", () => {
-    const first = thread.messages.find((m) => m.id === thread.first_unheard);
+    const first = thread.messages.find((m) => m.new && !m.mine && !listen.get(m.id)?.heard);
     if (!first) return player.announce(t.all_heard);
-    list.node(first.id)?.scrollIntoView({ block: "nearest" });
+    list.node(first.id)?.scrollIntoView({ block: "center", behavior: motion() });
     if (first.kind === "text" || first.status !== "ready") {
       const index = thread.messages.indexOf(first);
       const next = thread.messages.slice(index).find((m) => m.kind !== "text" && m.status === "ready");
@@ -268,27 +346,21 @@ function boot(root) {
     } else player.select(first);
   });
 
-  const reactRow = $("tp-react");
-  if (canReact) {
-    for (const emoji of EMOJIS) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "tm-react";
-      button.textContent = emoji;
-      button.setAttribute("aria-label", fill(t.react_at_with, { emoji }));
-      button.addEventListener("click", () => {
-        const current = player.current();
-        if (current) actions.react(current, emoji, Math.round(player.media.currentTime * 10) / 10);
-      });
-      reactRow.append(button);
-    }
-  }
+  // The options menu closes like the bubbles' menus: a tap elsewhere, or Escape.
+  const menu = $("tp-menu");
+  document.addEventListener("click", (event) => {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
 
   forms(api, t, () => thread, refresh);
 
   apply(thread);
-  $("tp").hidden = false;
-  $("tp-extra").hidden = false;
+  liveTimes(root, lang);
   openLinkedMoment();
 
   if (thread.urls.events && "EventSource" in window) {
