@@ -103,10 +103,17 @@ def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread:
     assert first.bounding_box()["y"] + 120 < IPHONE["viewport"]["height"]
     assert page.locator("#tp").is_hidden() and page.locator("#tp-play").is_hidden()
 
-    # "Play 4 new" starts the first unheard message and brings up the mini-player.
+    # "Play 4 new" starts the first unheard message and brings up the mini-player; the tab
+    # counts what is new until it is heard.
+    assert page.title().startswith("(4) ")
     page.get_by_role("button", name="Play 4 new").click()
     page.locator("#tp").wait_for(state="visible", timeout=5_000)
     page.wait_for_selector(f"#m-{thread['ids'][0]}.tm-current", timeout=5_000)
+    # The lock screen names what plays, with next and previous (the Media Session API).
+    lock_screen = page.evaluate(
+        "() => { const m = navigator.mediaSession.metadata; return [m.artist, m.album]; }"
+    )
+    assert lock_screen[0] and lock_screen[1], lock_screen
     speed = page.locator("#tp-speed")
     speed.click()
     speed.click()
@@ -117,6 +124,7 @@ def test_guest_plays_the_thread_at_2x_and_replies_live(browser: Browser, thread:
     assert media.evaluate("m => m.playbackRate") == 2
     assert media.evaluate("m => m.hasAttribute('playsinline')")
     page.locator("#thread-new").wait_for(state="hidden", timeout=5_000)  # nothing new left
+    assert not page.title().startswith("(")
 
     # One "add a reaction" button per message, opening a small picker.
     second = page.locator(f"#m-{thread['ids'][1]}")

@@ -2,6 +2,7 @@
 // where there is one), make links with rights, expiry and a passcode, see who used each live
 // link, and revoke one. It enhances the <dialog> of _share_sheet.html through the links API.
 
+import { locale } from "./format.js";
 import { makeApi, readJson } from "./thread-api.js";
 import { fill } from "./thread-format.js";
 import { h } from "./thread-list.js";
@@ -22,8 +23,8 @@ function boot(dialog) {
   if (!thread || !opener || typeof dialog.showModal !== "function") return;
   const lang = document.querySelector("[data-thread]")?.dataset.lang || "en";
   const api = makeApi(thread.csrf);
-  const dates = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
-  const days = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
+  const dates = new Intl.DateTimeFormat(locale(lang), { dateStyle: "medium", timeStyle: "short" });
+  const days = new Intl.DateTimeFormat(locale(lang), { dateStyle: "medium" });
   const names = new Intl.ListFormat(lang, { style: "long", type: "conjunction" });
   const els = {
     main: $("ss-main"),

@@ -79,7 +79,10 @@ export function makePlayer({ els, api, t, prefs, listen, threadTitle, hooks }) {
       title: titleOf(message, t),
       artist: message.author?.name || "",
       album: threadTitle,
-      artwork: poster ? [{ src: new URL(poster.url, location.href).href, type: "image/jpeg" }] : [],
+      // A voice message shows Relay's icon on the lock screen.
+      artwork: poster
+        ? [{ src: new URL(poster.url, location.href).href, type: "image/jpeg" }]
+        : [{ src: new URL("/static/icon-512.png", location.href).href, sizes: "512x512", type: "image/png" }],
     });
   }
 

@@ -40,6 +40,7 @@ function boot(root) {
   let pollDelay = POLL_FIRST_MS;
   let waitingKey = "";
   let ended = false;
+  let unheard = 0; // messages from others not yet heard: counted in the tab's title
   const prefs = makePrefs(thread.me?.id);
 
   const listen = makeListen(api, () => {
@@ -190,6 +191,8 @@ function boot(root) {
   function showNew() {
     const count = thread.messages.filter((m) => m.new && !m.mine && !listen.get(m.id)?.heard).length;
     $("thread-new").hidden = !count;
+    unheard = count;
+    tabTitle();
     $("tp-first-unheard-label").textContent = count === 1 ? t.play_new_one : fill(t.play_new, { count });
   }
 
@@ -226,7 +229,13 @@ function boot(root) {
     const heading = $("thread-title");
     if (heading.textContent === text) return;
     heading.textContent = text;
-    document.title = `${text} · Relay`;
+    tabTitle();
+  }
+
+  // The tab says how much is new, as messengers do: "(3) Budget for Q1 · Relay".
+  function tabTitle() {
+    const text = $("thread-title").textContent || t.untitled_thread;
+    document.title = `${unheard ? `(${unheard}) ` : ""}${text} · Relay`;
   }
 
   function pollWhileMaking() {
