@@ -3,7 +3,8 @@ a mock microphone. Run by infra/webkit.sh (not part of the suite: it needs Xvfb 
 
 Against a real `relay serve` (embedded, default model): a spoken message's transcript appears
 on the open thread page without a reload; the inbox's search opens a hit at its moment; the
-recorder records a voice message (Safari records audio/mp4) that becomes ready. Prints one
+recorder records a voice message (Safari records audio/mp4) that becomes ready; a reaction
+goes through the thread page's picker. Prints one
 JSON document and exits 1 when a flow fails."""
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def run(base: str, token: str, speech: Path, driver: WebDriver) -> dict[str, obj
     assert abs(position - moment) <= 1, (position, moment)
     # Safari may refuse to start sound without a tap on the new page: then it waits there.
     result["search_hit"] = {"moment": moment, "position": round(position, 2)}
+
+    # A reaction through the one "add a reaction" button and its picker.
+    bubble = f"#m-{made['id']}"
+    driver.find_element(By.CSS_SELECTOR, f"{bubble} [data-focus=picker]").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{bubble} [data-focus=picker-emoji]"))
+    driver.find_elements(By.CSS_SELECTOR, f"{bubble} [data-focus=picker-emoji]")[0].click()
+    chip = f"{bubble} .tm-chip[aria-pressed=true]"
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, chip))
+    result["reaction"] = driver.find_element(By.CSS_SELECTOR, chip).text
 
     driver.get(f"{base}/record")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-recorder][data-ready]"))
