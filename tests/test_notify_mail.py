@@ -5,17 +5,13 @@ and a mail that waits for the SMTP server to come back."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from playwright.async_api import async_playwright
 
 from relay.models import User
@@ -25,24 +21,11 @@ from relay.notify.words import words
 from relay.settings import MailSettings, Settings
 from tests.conftest import World
 from tests.support.browser import CHROMIUM, QUIET
+from tests.support.notify import Inbox, after_window, guest_reply, run_due_jobs, thread_with_link
 from tests.support.server import RELAY, free_port, on_uvicorn, stack_env
-from tests.support.threads import auth, become_guest, post
-from workers.context import Context
-from workers.runner import Worker, default_handlers
+from tests.support.threads import auth, post
 
 WINDOW = 0.6  # seconds: the batch window of these tests
-
-
-class Inbox:
-    """What the SMTP server received, parsed."""
-
-    def __init__(self) -> None:
-        self.mails: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.mails.append(parsed)  # type: ignore[arg-type]
-        return "250 OK queued as test"
 
 
 @pytest.fixture(scope="module")
@@ -71,43 +54,11 @@ def settings(settings: Settings, smtp_port: int) -> Settings:
     return settings.replace(mail=mail, public_url="https://relay.example.org", cookie_secure=False)
 
 
-async def run_due_jobs(world: World) -> None:
-    """Every job due now, the way a worker runs them."""
-    worker = Worker(Context(world.services, asyncio.Semaphore(1)), default_handlers())
-    await worker.run(burst=True)
-
-
-async def after_window(world: World) -> None:
-    await run_due_jobs(world)  # plans the batches
-    await asyncio.sleep(WINDOW + 0.2)
-    await run_due_jobs(world)  # sends what is due
-
-
-async def guest_reply(world: World, token: str, name: str, body: str) -> dict:
-    async with world.anonymous() as guest:
-        csrf = await become_guest(guest, token, name)
-        response = await guest.post(
-            f"/s/{token}/messages",
-            json={"kind": "text", "body": body},
-            headers={"X-CSRF-Token": csrf},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
-
-
-async def first_message(world: World) -> tuple[dict, str]:
-    body = {"kind": "text", "title": "Budget for Q1", "body": "Please review it by Friday."}
-    first = await post(world, "/api/messages", body, auth(world))
-    path = f"/api/threads/{first['thread_id']}/links"
-    link = await post(world, path, {"rights": "reply"}, auth(world))
-    return first, link["token"]
-
-
 async def test_two_guest_replies_make_one_mail_with_both(world: World, inbox: Inbox) -> None:
-    first, token = await first_message(world)
+    first, token = await thread_with_link(world)
     await guest_reply(world, token, "Joost", "Looks good to me.")
     await guest_reply(world, token, "Marit", "One question about travel costs.")
-    await after_window(world)
+    await after_window(world, WINDOW)
 
     assert len(inbox.mails) == 1
     mail = inbox.mails[0]
@@ -139,14 +90,14 @@ async def test_two_guest_replies_make_one_mail_with_both(world: World, inbox: In
         )
     assert stop.status_code == 200
     await guest_reply(world, token, "Joost", "And one more thing.")
-    await after_window(world)
+    await after_window(world, WINDOW)
     assert len(inbox.mails) == 1
 
 
 async def test_no_mail_for_own_messages_or_what_was_heard_in_time(
     world: World, inbox: Inbox
 ) -> None:
-    first, token = await first_message(world)
+    first, token = await thread_with_link(world)
     # The other member joins by replying through the link: the author's next message is
     # news to them only.
     other = world.other.headers
@@ -166,16 +117,16 @@ async def test_no_mail_for_own_messages_or_what_was_heard_in_time(
         f"/api/messages/{reply['id']}/listen", json={"heard": True}, headers=other
     )
     assert heard.status_code in (200, 204), heard.text
-    await after_window(world)
+    await after_window(world, WINDOW)
     # The author answered the other's reply (so saw it); the other heard the answer in time.
     assert inbox.mails == []
 
 
 async def test_mail_waits_for_the_smtp_server(world: World, smtp_port: int) -> None:
     inbox = Inbox()
-    first, token = await first_message(world)
+    first, token = await thread_with_link(world)
     await guest_reply(world, token, "Joost", "Looks good.")
-    await after_window(world)  # no server: the job is retried later
+    await after_window(world, WINDOW)  # no server: the job is retried later
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     try:
@@ -267,9 +218,9 @@ async def test_mail_stopped_from_the_mail_is_turned_back_on_in_the_profile(
 ) -> None:
     """Both pages through their own buttons, in Chromium: the unsubscribe page from the mail's
     link (a GET only asks), then the profile's notification form."""
-    first, token = await first_message(world)
+    first, token = await thread_with_link(world)
     await guest_reply(world, token, "Joost", "Looks good.")
-    await after_window(world)
+    await after_window(world, WINDOW)
     link = inbox.mails[0]["List-Unsubscribe"].strip("<>").replace("https://relay.example.org", "")
     async with on_uvicorn(world.app) as base, async_playwright() as playwright:
         browser = await playwright.chromium.launch(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email
-import email.policy
 import json
 import time
 from dataclasses import dataclass, field
@@ -20,7 +18,6 @@ import aiohttp
 import http_ece
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -35,10 +32,9 @@ from relay.notify.batches import Item
 from relay.settings import MailSettings, Settings
 from tests.conftest import World
 from tests.support.browser import CHROMIUM, QUIET
+from tests.support.notify import Inbox, after_window, guest_reply, run_due_jobs, thread_with_link
 from tests.support.server import free_port, on_uvicorn
-from tests.support.threads import auth, become_guest, post
-from workers.context import Context
-from workers.runner import Worker, default_handlers
+from tests.support.threads import auth
 
 WINDOW = 0.3  # seconds: the batch window of these tests
 EMBEDDED_ONLY = pytest.mark.parametrize("settings", ["embedded"], indirect=True)
@@ -159,38 +155,6 @@ async def subscribe(world: World, service: PushService, browser: Browser) -> Non
         )
 
 
-async def run_due_jobs(world: World) -> None:
-    worker = Worker(Context(world.services, asyncio.Semaphore(1)), default_handlers())
-    await worker.run(burst=True)
-
-
-async def after_window(world: World) -> None:
-    await run_due_jobs(world)  # plans the batches
-    await asyncio.sleep(WINDOW + 0.1)
-    await run_due_jobs(world)  # sends what is due
-
-
-async def thread_with_link(world: World) -> tuple[dict, str]:
-    body = {"kind": "text", "title": "Budget for Q1", "body": "Please review it by Friday."}
-    first = await post(world, "/api/messages", body, auth(world))
-    link = await post(
-        world, f"/api/threads/{first['thread_id']}/links", {"rights": "reply"}, auth(world)
-    )
-    return first, link["token"]
-
-
-async def guest_reply(world: World, token: str, name: str, body: str) -> dict:
-    async with world.anonymous() as guest:
-        csrf = await become_guest(guest, token, name)
-        response = await guest.post(
-            f"/s/{token}/messages",
-            json={"kind": "text", "body": body},
-            headers={"X-CSRF-Token": csrf},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
-
-
 async def server_key(world: World) -> str:
     response = await world.client.get("/api/push/key", headers=auth(world))
     assert response.status_code == 200, response.text
@@ -205,7 +169,7 @@ async def test_a_guest_reply_makes_one_push_with_the_thread_link(
     first, token = await thread_with_link(world)
     reply = await guest_reply(world, token, "Joost", "Looks good to me.")
     await guest_reply(world, token, "Joost", "And the travel costs?")
-    await after_window(world)
+    await after_window(world, WINDOW)
 
     assert not service.problems, service.problems
     assert len(service.pushes) == 1
@@ -216,7 +180,7 @@ async def test_a_guest_reply_makes_one_push_with_the_thread_link(
     assert data["url"] == f"{PUBLIC}/t/{first['thread_id']}#m-{reply['id']}"
     assert headers["topic"] == data["tag"]  # the batch's id: a push sent again replaces it
     assert headers["k"] == await server_key(world)  # the key pages subscribe with
-    await after_window(world)
+    await after_window(world, WINDOW)
     assert len(service.pushes) == 1
 
 
@@ -229,20 +193,11 @@ async def test_no_push_for_what_was_heard_in_time(world: World, service: PushSer
         f"/api/messages/{reply['id']}/listen", json={"heard": True}, headers=auth(world)
     )
     assert heard.status_code in (200, 204), heard.text
-    await after_window(world)
+    await after_window(world, WINDOW)
     assert service.pushes == []
     async with world.services.sessions.begin() as session:
         states = list(await session.scalars(select(Notification.state)))
     assert states == ["skipped"]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        self.mails.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
 
 
 @EMBEDDED_ONLY
@@ -263,7 +218,7 @@ async def test_expired_subscriptions_go_and_failed_pushes_retry_without_a_second
     try:
         _, token = await thread_with_link(world)
         await guest_reply(world, token, "Joost", "Looks good to me.")
-        await after_window(world)
+        await after_window(world, WINDOW)
         assert len(inbox.mails) == 1  # the mail went; the flaky push service said 500
         for _ in range(40):  # the job's back-off is 0.2 s in tests
             if any(path == flaky.path for path, *_ in service.pushes[2:]):

@@ -9,6 +9,8 @@
 // `csrf` defaults to the session's token in the page (the sign-out form's hidden field).
 // Failures throw a PushError whose `reason` is "unsupported", "denied" or "failed".
 
+import { ApiError, makeApi } from "./thread-api.js";
+
 const WORKER = "/sw.js";
 
 export class PushError extends Error {
@@ -33,26 +35,15 @@ function pageCsrf() {
   return field ? field.value : "";
 }
 
+// One request through the pages' API client, its failures as a PushError.
 async function send(method, url, body, csrf) {
-  const headers = { Accept: "application/json", "X-CSRF-Token": csrf || pageCsrf() };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
+  const api = makeApi(csrf || pageCsrf());
   try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-      cache: "no-store",
-    });
+    if (method === "GET") return await api.get(url);
+    return await (method === "POST" ? api.post(url, body) : api.del(url, body));
   } catch (error) {
-    throw new PushError("failed", error.message);
+    throw new PushError("failed", error.message, error instanceof ApiError ? error.status : 0);
   }
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new PushError("failed", data.detail || response.statusText, response.status);
-  }
-  return response.status === 204 ? null : response.json().catch(() => null);
 }
 
 function keyBytes(base64url) {

@@ -52,7 +52,7 @@ export function makeApi(csrf) {
     post: (url, body) => request("POST", url, body),
     put: (url, body, options) => request("PUT", url, body, options),
     patch: (url, body) => request("PATCH", url, body),
-    del: (url) => request("DELETE", url),
+    del: (url, body) => request("DELETE", url, body),
   };
 }
 
