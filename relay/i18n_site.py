@@ -128,6 +128,7 @@ PROFILE_CATALOGS: dict[str, dict[str, str]] = {
         "you have not heard yet.",
         "notify_no_mail": "This server does not send mail yet: its administrator sets "
         "RELAY_SMTP_URL.",
+        "notify_reactions": "Also when someone reacts to my message",
         "notify_when": "How often",
         "notify_each": "Per conversation, after new replies",
         "notify_daily": "One daily digest at {hour}:00",
@@ -179,6 +180,7 @@ PROFILE_CATALOGS: dict[str, dict[str, str]] = {
         "je nog niet hebt gehoord.",
         "notify_no_mail": "Deze server verstuurt nog geen mail: de beheerder stelt "
         "RELAY_SMTP_URL in.",
+        "notify_reactions": "Ook als iemand op mijn bericht reageert met een emoji",
         "notify_when": "Hoe vaak",
         "notify_each": "Per gesprek, na nieuwe reacties",
         "notify_daily": "Eén dagelijks overzicht om {hour}.00 uur",

@@ -55,6 +55,7 @@ class User(Base):
     ui_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)  # mail about new replies
     notify_digest: Mapped[str] = mapped_column(String(8), default="thread")  # or "daily"
+    notify_reactions: Mapped[bool] = mapped_column(Boolean, default=False)  # to their messages
     # Where they live ("Europe/Amsterdam"), and the hours ("09:00"–"12:00") that notifications
     # wait out; the daily digest comes at its hour in this zone.
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)

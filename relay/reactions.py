@@ -12,6 +12,7 @@ from relay.access import Seat
 from relay.errors import BadRequest, Forbidden, NotFound
 from relay.inputs import parse_id
 from relay.models import Listen, Message, Reaction
+from relay.notify import batches
 
 MAX_EMOJI_CHARS = 10
 HEARD_FRACTION = 0.9  # playing this much of a message counts as having heard it
@@ -149,6 +150,7 @@ async def save_reaction(
     at = check_moment(data.get("at"), message)
     reaction = add_reaction(session, message, seat.user.id, emoji, at)
     await session.flush()
+    await batches.announce_reaction(session, message, reaction)
     return {"id": reaction.id, "message_id": message.id, "emoji": emoji, "at": at}
 
 

@@ -122,6 +122,31 @@ async def test_no_mail_for_own_messages_or_what_was_heard_in_time(
     assert inbox.mails == []
 
 
+async def test_reactions_make_mail_only_for_those_who_asked(world: World, inbox: Inbox) -> None:
+    first, token = await thread_with_link(world)
+    other = world.other.headers
+    joined = await world.client.post(
+        f"/s/{token}/messages", json={"kind": "text", "body": "Noted."}, headers=other
+    )
+    assert joined.status_code == 201, joined.text
+    await after_window(world, WINDOW)
+    inbox.mails.clear()  # the reply's own mail to the author
+    react = f"/api/messages/{first['id']}/reactions"
+    assert (await world.client.post(react, json={"emoji": "👍"}, headers=other)).status_code == 201
+    await after_window(world, WINDOW)
+    assert inbox.mails == []  # nobody asked to hear of reactions
+    async with world.services.sessions.begin() as session:
+        author = await session.get(User, world.author.id)
+        assert author is not None
+        author.notify_reactions = True
+    assert (await world.client.post(react, json={"emoji": "🎉"}, headers=other)).status_code == 201
+    await after_window(world, WINDOW)
+    [mail] = inbox.mails
+    assert mail["To"] == "author@example.org"
+    assert mail["Subject"] == "Other reacted in “Budget for Q1”"
+    assert "Reacted 🎉 to your message" in mail.get_body(("plain",)).get_content()
+
+
 async def test_mail_waits_for_the_smtp_server(world: World, smtp_port: int) -> None:
     inbox = Inbox()
     first, token = await thread_with_link(world)

@@ -42,7 +42,10 @@ async def announce(context: Context, job: jobs.ClaimedJob) -> None:
     settings = context.services.settings.mail
     async with context.services.sessions.begin() as session:
         message = await session.get(Message, job.message_id) if job.message_id else None
-        if message is not None:
+        reaction = job.payload.get("reaction")
+        if message is not None and reaction:
+            await batches.plan_reaction(session, settings, message, reaction)
+        elif message is not None:
             await batches.plan(session, settings, message)  # mail, or browsers with push
         await jobs.complete(session, job)
 

@@ -29,6 +29,8 @@ def subject(items: list[Item], w: dict[str, str], digest: bool) -> str:
     if guests:
         members.append(w["guests_one"] if guests == 1 else w["guests"].format(count=guests))
     title = items[0].thread_title or w["untitled"]
+    if all(i.kind == "reaction" for i in items):
+        return w["reacted"].format(name=members[0], title=title)
     if len(members) == 1:
         return w["one"].format(name=members[0], title=title)
     if len(members) == 2:
@@ -38,6 +40,8 @@ def subject(items: list[Item], w: dict[str, str], digest: bool) -> str:
 
 def what(item: Item, w: dict[str, str]) -> tuple[str, str]:
     """A line that says what the message is, and its first words."""
+    if item.kind == "reaction":
+        return w["reaction"].format(emoji=item.text), ""
     kind = "" if item.kind == "text" else w[item.kind].format(duration=clock(item.duration))
     text = " ".join(item.text.split())
     if len(text) > PREVIEW_CHARS:

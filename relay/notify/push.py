@@ -29,7 +29,7 @@ def payload(batch: Notification, items: list[Item], *, lang: str | None, public_
     w = words(lang)
     first = items[0]
     kind, text = what(first, w)
-    body = text if first.kind == "text" or text != w["no_transcript"] else kind
+    body = text if text and text != w["no_transcript"] else kind
     if len(body) > BODY_CHARS:
         body = body[:BODY_CHARS].rsplit(" ", 1)[0] + "…"
     author = f"{first.author} ({w['guest']})" if first.guest else first.author

@@ -87,6 +87,7 @@ async def save_notifications(request: Request) -> Response:
         user = await session.get(User, who.user.id)
         assert user is not None
         user.notify_email = _field(form, "email") == "1"
+        user.notify_reactions = _field(form, "reactions") == "1"
         user.notify_digest = "daily" if _field(form, "digest") == "daily" else "thread"
         focus = [timing.clock_time(_field(form, name)) for name in ("focus_from", "focus_until")]
         user.focus_from, user.focus_until = (
@@ -144,6 +145,7 @@ def _render(
         "mail_enabled": mail.enabled,
         "notify_email": who.user.notify_email,
         "notify_digest": who.user.notify_digest,
+        "notify_reactions": who.user.notify_reactions,
         "notify_minutes": max(1, round(mail.delay_seconds / 60)),
         "digest_hour": mail.digest_hour,
         "focus_from": who.user.focus_from,

@@ -1,4 +1,5 @@
-"""focus hours: notifications wait until they end, in the person's own time zone
+"""focus hours (notifications wait until they end, in the person's own time zone), and
+whether a person hears of reactions to their messages
 
 Revision ID: 0013
 Revises: 0012
@@ -21,8 +22,12 @@ def upgrade() -> None:
     op.add_column("users", sa.Column("time_zone", sa.String(length=64), nullable=True))
     op.add_column("users", sa.Column("focus_from", sa.String(length=5), nullable=True))
     op.add_column("users", sa.Column("focus_until", sa.String(length=5), nullable=True))
+    op.add_column(
+        "users",
+        sa.Column("notify_reactions", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    for column in ("focus_until", "focus_from", "time_zone"):
+    for column in ("notify_reactions", "focus_until", "focus_from", "time_zone"):
         op.drop_column("users", column)
