@@ -265,8 +265,8 @@ async def test_login_form_then_cookie_session_lists_and_creates_with_csrf(world:
         listed = await client.get("/api/messages")
         assert listed.status_code == 200 and listed.json() == {"messages": []}
 
-        home = await client.get("/", headers=HTML)
-        csrf = CSRF_FIELD.search(home.text).group(1)
+        profile = await client.get("/me", headers=HTML)  # its forms carry the session's token
+        csrf = CSRF_FIELD.search(profile.text).group(1)
         message = {"kind": "text", "body": "hello"}
         refused = await client.post("/api/messages", json=message)
         assert refused.status_code == 403

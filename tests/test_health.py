@@ -199,6 +199,7 @@ async def test_openapi_documents_every_json_route_and_method(world: World) -> No
         ("/api/openapi.json", "get"),
         ("/s/{token}/unlock", "post"),
         ("/s/{token}/join", "post"),
+        ("/sw.js", "get"),  # the service worker, a script the API's clients may fetch
         *((path, method) for path in MEDIA for method in ("get", "head")),
     }
     missing = expected - documented(document)

@@ -64,6 +64,10 @@ EVERY = {
     "RELAY_WHISPER_COMPUTE_TYPE": "int8_float32",
     "RELAY_WHISPER_THREADS": "2",
     "RELAY_WHISPER_BEAM_SIZE": "5",
+    "RELAY_SMTP_URL": "smtps://relay:secret@mail.example.org:465",
+    "RELAY_MAIL_FROM": "Relay <relay@example.org>",
+    "RELAY_NOTIFY_DELAY_SECONDS": "120",
+    "RELAY_DIGEST_HOUR": "7",
 }
 
 
@@ -167,6 +171,13 @@ def test_every_variable_parsed() -> None:
         "int8_float32",
     )
     assert (s.whisper.threads, s.whisper.beam_size) == (2, 5)
+    assert s.mail.smtp_url == "smtps://relay:secret@mail.example.org:465"
+    assert (s.mail.sender, s.mail.delay_seconds, s.mail.digest_hour) == (
+        "Relay <relay@example.org>",
+        120.0,
+        7,
+    )
+    assert s.mail.enabled
 
 
 @pytest.mark.parametrize(

@@ -78,5 +78,8 @@ def assert_page_headers(response: httpx.Response, settings: Settings, *, share: 
     assert set(csp["media-src"].split()) <= allowed | {"blob:"}
     if share:
         assert response.headers["x-robots-tag"] == "noindex"
-    assert '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">' in response.text
+    assert (
+        '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">'
+        in response.text
+    )
     assert "<script>" not in response.text and "style=" not in response.text
