@@ -179,16 +179,29 @@ async def issue_api_token(session: AsyncSession, user: User, name: str = "cli") 
 
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    found = await token_user(session, token)
+    if found is not None and found[1]:
+        await record_token_use(session, token)
+    return found[0] if found else None
+
+
+async def token_user(session: AsyncSession, token: str) -> tuple[User, bool] | None:
+    """(owner, whether its use is due to be recorded) of a bearer token, without writing."""
     row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
     if row is None:
         return None
-    now = utcnow()
-    # Written at most once a minute: a write per request would serialise SQLite readers.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        await session.execute(
-            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
-        )
-    return await session.get(User, row.user_id)
+    user = await session.get(User, row.user_id)
+    if user is None:
+        return None
+    # Written at most once a minute: a write per request would serialise every request.
+    due = row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)
+    return user, due
+
+
+async def record_token_use(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        update(ApiToken).where(ApiToken.token_hash == digest(token)).values(last_used_at=utcnow())
+    )
 
 
 async def remember_page_language(session: AsyncSession, user_id: str, lang: str) -> None:

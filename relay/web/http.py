@@ -32,16 +32,23 @@ async def principal(request: Request) -> auth.Principal | None:
     found: auth.Principal | None = None
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    async with services(request).sessions.begin() as session:
-        if scheme.lower() == "bearer" and token.strip():
-            user = await auth.user_for_token(session, token.strip())
-            if user is None:
+    token = token.strip()
+    record_use = False
+    # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
+    async with services(request).reads.begin() as session:
+        if scheme.lower() == "bearer" and token:
+            hit = await auth.token_user(session, token)
+            if hit is None:
                 raise Unauthorized("The API token is not valid.")
-            found = auth.Principal(user=user, via="token")
+            found = auth.Principal(user=hit[0], via="token")
+            record_use = hit[1]
         elif cookie := request.cookies.get(SESSION_COOKIE):
-            hit = await auth.session_user(session, cookie)
-            if hit is not None:
-                found = auth.Principal(user=hit[0], via="session", csrf_token=hit[1])
+            cookie_hit = await auth.session_user(session, cookie)
+            if cookie_hit is not None:
+                found = auth.Principal(user=cookie_hit[0], via="session", csrf_token=cookie_hit[1])
+    if record_use:
+        async with services(request).sessions.begin() as session:
+            await auth.record_token_use(session, token)
     request.scope[_PRINCIPAL] = found
     return found
 

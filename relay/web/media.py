@@ -30,7 +30,7 @@ EXTENSIONS = {
 
 async def for_user(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
@@ -38,7 +38,7 @@ async def for_user(request: Request) -> Response:
 
 async def for_link(request: Request) -> Response:
     who = await link_auth.visitor(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await link_auth.opened_message(request, session, who)
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
@@ -47,7 +47,7 @@ async def for_link(request: Request) -> Response:
 async def for_link_message(request: Request) -> Response:
     """Any message of the link's thread; the presigned URL is issued only after this check."""
     who = await link_auth.visitor(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         seat = await link_auth.seat_for(request, session, request.path_params["token"], who)
         message = await access.message_in_thread(session, seat, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
