@@ -27,6 +27,9 @@ class LocalStorage:
             raise StorageError(f"invalid storage key {key!r}")
         return path
 
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
     async def check(self) -> None:
         try:
             await aiofiles.os.makedirs(self.root, exist_ok=True)
