@@ -4,7 +4,6 @@ is set, only after the access check."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 
 from relay.ranges import not_modified, range_applies
 from relay.settings import Settings, SettingsError
-from relay.storage import files
 from tests.conftest import World
 from tests.test_media_serving import SIZE, add_video
 
@@ -40,24 +38,6 @@ def test_if_range_needs_a_strong_match() -> None:
     assert not range_applies(f"W/{ETAG}", ETAG, DATE)
     assert not range_applies('"older"', ETAG, DATE)
     assert not range_applies("Tue, 12 Mar 2024 18:30:11 GMT", ETAG, DATE)
-
-
-@pytest.mark.parametrize("nowait", [True, False])
-async def test_pread_reads_cached_and_uncached_alike(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nowait: bool
-) -> None:
-    if not nowait:
-        monkeypatch.setattr(files, "_NOWAIT", None)
-    data = os.urandom(300_000)
-    (tmp_path / "f").write_bytes(data)
-    opened = files.open_file(tmp_path / "f")
-    assert opened is not None and opened.size == len(data)
-    try:
-        assert await files.pread(opened.fd, 65536, 1000) == data[1000:66536]
-        assert await files.pread(opened.fd, 65536, len(data) - 10) == data[-10:]
-    finally:
-        os.close(opened.fd)
-    assert files.open_file(tmp_path / "missing") is None
 
 
 @EMBEDDED_ONLY
