@@ -1,12 +1,15 @@
-"""Reading local files for responses: from the page cache without leaving the event loop,
-from the disk in a thread. A media range that nginx or the page cache already holds costs
-one system call instead of four thread-pool round trips."""
+"""Local files at the speed of the disk. Reading for responses: from the page cache without
+leaving the event loop, from the disk in a thread; a media range the page cache holds costs
+one system call instead of four thread-pool round trips. Writing upload bodies: the
+request's chunks (about 64 KiB each) gathered into one pwritev per few MiB, written in a
+thread while the next batch arrives."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -69,3 +72,48 @@ async def pread(fd: int, size: int, offset: int) -> bytes:
         return await asyncio.to_thread(os.pread, fd, size, offset)
     rest = await asyncio.to_thread(os.pread, fd, size - got, offset + got)
     return bytes(memoryview(buffer)[:got]) + rest
+
+
+WRITE_BATCH = 4 * 1024 * 1024
+# Below the kernel's IOV_MAX (1024) buffers per pwritev.
+WRITE_BUFFERS = 512
+
+
+async def write_batches(fd: int, chunks: AsyncIterator[bytes], offset: int) -> int:
+    """Write every chunk from `offset` on; returns the offset after the last byte. At most
+    two batches are in memory: the one being written and the one being received."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[None] | None = None
+    batch: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= WRITE_BATCH or len(batch) >= WRITE_BUFFERS:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, _pwrite_all, fd, batch, offset)
+                offset, batch, size = offset + size, [], 0
+        if pending is not None:
+            await pending
+        if batch:
+            await loop.run_in_executor(None, _pwrite_all, fd, batch, offset)
+            offset += size
+    finally:
+        if pending is not None and not pending.done():
+            # The thread writes on regardless: the descriptor must outlive it.
+            await asyncio.wait([pending])
+    return offset
+
+
+def _pwrite_all(fd: int, buffers: list[bytes], offset: int) -> None:
+    views = [memoryview(b) for b in buffers if b]
+    while views:
+        written = os.pwritev(fd, views, offset)
+        offset += written
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
