@@ -186,16 +186,20 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
 
 
 async def token_user(session: AsyncSession, token: str) -> tuple[User, bool] | None:
-    """(owner, whether its use is due to be recorded) of a bearer token, without writing."""
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    """(owner, whether its use is due to be recorded) of a bearer token, in one statement
+    and without writing."""
+    row = (
+        await session.execute(
+            select(User, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest(token))
+        )
+    ).first()
     if row is None:
         return None
-    user = await session.get(User, row.user_id)
-    if user is None:
-        return None
+    user, last_used_at = row
     # Written at most once a minute: a write per request would serialise every request.
-    due = row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)
-    return user, due
+    return user, last_used_at is None or utcnow() - last_used_at > timedelta(minutes=1)
 
 
 async def record_token_use(session: AsyncSession, token: str) -> None:
