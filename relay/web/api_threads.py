@@ -29,9 +29,9 @@ async def list_threads(request: Request) -> Response:
 
 
 async def thread_detail(request: Request) -> Response:
-    who = await require_user(request)
     svc = services(request)
     async with svc.reads.begin() as session:
+        who = await require_user(request, session=session)  # one read transaction for both
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         body = await thread_view.member_document(
             session, seat, origin=base_url(request), secret=svc.secret, csrf=who.csrf_token

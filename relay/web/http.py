@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from relay import auth
@@ -25,32 +26,40 @@ def services(request: Request) -> Services:
     return request.state.relay
 
 
-async def principal(request: Request) -> auth.Principal | None:
-    """Resolve the caller once per request, from a bearer token or the session cookie."""
+async def principal(request: Request, session: AsyncSession | None = None) -> auth.Principal | None:
+    """Resolve the caller once per request, from a bearer token or the session cookie; in
+    `session` when the handler has opened its read transaction already."""
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
-    found: auth.Principal | None = None
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    record_use = False
-    # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
-    async with services(request).reads.begin() as session:
-        if scheme.lower() == "bearer" and token:
-            hit = await auth.token_user(session, token)
-            if hit is None:
-                raise Unauthorized("The API token is not valid.")
-            found = auth.Principal(user=hit[0], via="token")
-            record_use = hit[1]
-        elif cookie := request.cookies.get(SESSION_COOKIE):
-            cookie_hit = await auth.session_user(session, cookie)
-            if cookie_hit is not None:
-                found = auth.Principal(user=cookie_hit[0], via="session", csrf_token=cookie_hit[1])
-    if record_use:
-        async with services(request).sessions.begin() as session:
-            await auth.record_token_use(session, token)
+    if session is None:
+        # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
+        async with services(request).reads.begin() as session:
+            found, token = await _lookup(request, session)
+    else:
+        found, token = await _lookup(request, session)
+    if token is not None:
+        async with services(request).sessions.begin() as writing:
+            await auth.record_token_use(writing, token)
     request.scope[_PRINCIPAL] = found
     return found
+
+
+async def _lookup(
+    request: Request, session: AsyncSession
+) -> tuple[auth.Principal | None, str | None]:
+    """The caller, and their bearer token when its use is due to be recorded."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        hit = await auth.token_user(session, token)
+        if hit is None:
+            raise Unauthorized("The API token is not valid.")
+        return auth.Principal(user=hit[0], via="token"), (token if hit[1] else None)
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        found = await auth.session_user(session, cookie)
+        if found is not None:
+            return auth.Principal(user=found[0], via="session", csrf_token=found[1]), None
+    return None, None
 
 
 def known_principal(request: Request) -> auth.Principal | None:
@@ -59,9 +68,11 @@ def known_principal(request: Request) -> auth.Principal | None:
     return request.scope.get(_PRINCIPAL)
 
 
-async def require_user(request: Request, form_csrf: str | None = None) -> auth.Principal:
+async def require_user(
+    request: Request, form_csrf: str | None = None, session: AsyncSession | None = None
+) -> auth.Principal:
     """The signed-in caller; state-changing calls made with a cookie must carry the CSRF token."""
-    who = await principal(request)
+    who = await principal(request, session)
     if who is None:
         raise Unauthorized("Sign in, or send an API token as 'Authorization: Bearer …'.")
     if request.method not in SAFE_METHODS and who.via == "session":

@@ -38,8 +38,8 @@ FILE_CHUNK = 1024 * 1024
 
 
 async def for_user(request: Request) -> Response:
-    who = await require_user(request)
     async with services(request).reads.begin() as session:
+        who = await require_user(request, session=session)  # one read transaction for both
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
