@@ -255,6 +255,11 @@ def run() -> dict[str, object]:
                     check = httpx.get(f"{front}/media/{message_id}/video", headers=ranged)
                     assert check.status_code == 206 and check.content == data[1048576:1114112]
                     assert check.headers["content-type"] == "video/mp4", check.headers
+                    again = httpx.get(
+                        f"{front}/media/{message_id}/video",
+                        headers={**bearer, "If-None-Match": check.headers["etag"]},
+                    )
+                    assert again.status_code == 304, again.status_code
                     results["media_range_nginx_accel"] = wrk(
                         f"{front}/media/{message_id}/video", script, ranged
                     )
