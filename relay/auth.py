@@ -14,7 +14,8 @@ from typing import Protocol
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from relay import names, throttle
 from relay.db import Sessionmaker, utcnow
@@ -185,21 +186,26 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     return found[0] if found else None
 
 
-async def token_user(session: AsyncSession, token: str) -> tuple[User, bool] | None:
-    """(owner, whether its use is due to be recorded) of a bearer token, in one statement
-    and without writing."""
+async def token_user(db: AsyncSession | AsyncConnection, token: str) -> tuple[User, bool] | None:
+    """(owner, whether its use is due to be recorded) of a bearer token: one statement,
+    no write, and no ORM session needed (the hottest lookup: every API request)."""
     row = (
-        await session.execute(
-            select(User, ApiToken.last_used_at)
+        await db.execute(
+            select(*User.__table__.columns, ApiToken.last_used_at)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == digest(token))
         )
     ).first()
     if row is None:
         return None
-    user, last_used_at = row
+    *values, last_used_at = row
+    user = User(**dict(zip(_USER_ATTRIBUTES, values, strict=True)))
+    make_transient_to_detached(user)  # as if loaded by a session that has ended
     # Written at most once a minute: a write per request would serialise every request.
     return user, last_used_at is None or utcnow() - last_used_at > timedelta(minutes=1)
+
+
+_USER_ATTRIBUTES = [User.__mapper__.get_property_by_column(c).key for c in User.__table__.columns]
 
 
 async def record_token_use(session: AsyncSession, token: str) -> None:

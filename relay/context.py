@@ -41,6 +41,11 @@ class Services:
             self.settings.limits.hash_concurrency, "argon2", initializer=_lower_priority
         )
 
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine behind `reads`, for a single statement without an ORM session."""
+        return self.reads.kw["bind"]
+
 
 def _lower_priority() -> None:
     """On Linux a thread's nice value is its own, and argon2's own threads inherit it."""

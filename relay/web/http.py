@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 
 from relay import auth
@@ -31,12 +31,16 @@ async def principal(request: Request, session: AsyncSession | None = None) -> au
     `session` when the handler has opened its read transaction already."""
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
-    if session is None:
+    if session is not None:
+        found, token = await _lookup(request, session)
+    elif _bearer(request):
+        # One statement on a read connection: no ORM session to open and close.
+        async with services(request).read_engine.connect() as connection:
+            found, token = await _lookup(request, connection)
+    else:
         # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
         async with services(request).reads.begin() as session:
             found, token = await _lookup(request, session)
-    else:
-        found, token = await _lookup(request, session)
     if token is not None:
         async with services(request).sessions.begin() as writing:
             await auth.record_token_use(writing, token)
@@ -44,19 +48,23 @@ async def principal(request: Request, session: AsyncSession | None = None) -> au
     return found
 
 
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 async def _lookup(
-    request: Request, session: AsyncSession
+    request: Request, db: AsyncSession | AsyncConnection
 ) -> tuple[auth.Principal | None, str | None]:
     """The caller, and their bearer token when its use is due to be recorded."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token:
-        hit = await auth.token_user(session, token)
+    if token := _bearer(request):
+        hit = await auth.token_user(db, token)
         if hit is None:
             raise Unauthorized("The API token is not valid.")
         return auth.Principal(user=hit[0], via="token"), (token if hit[1] else None)
+    assert isinstance(db, AsyncSession)
     if cookie := request.cookies.get(SESSION_COOKIE):
-        found = await auth.session_user(session, cookie)
+        found = await auth.session_user(db, cookie)
         if found is not None:
             return auth.Principal(user=found[0], via="session", csrf_token=found[1]), None
     return None, None
