@@ -7,13 +7,14 @@ import contextlib
 import enum
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import DateTime, Enum, TypeDecorator, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,27 +68,46 @@ WRITE_WAIT_SECONDS = 30.0
 # it waits inside the event loop, so briefly.
 READ_BUSY_MS = 1000
 READ_MMAP_BYTES = 256 * 1024 * 1024
+# Writes between two checkpoints of the WAL (SQLite's own would run inside the event loop).
+CHECKPOINT_COMMITS = 200
+# Set on the sessions of WriteSessions, which have taken this process's writer lock.
+_QUEUED = "relay_queued_writer"
 
 
 def create_engine(url: str) -> AsyncEngine:
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, async_creator=_inline_connector(url))
     _configure_sqlite(engine)
     return engine
+
+
+def _inline_connector(url: str) -> Callable[[], Awaitable[_InlineConnection]]:
+    connect = partial(
+        sqlite3.connect,
+        make_url(url).database or "",
+        isolation_level=None,  # transactions are begun explicitly (see the begin events)
+        check_same_thread=False,
+    )
+
+    async def _open() -> _InlineConnection:
+        return await _InlineConnection(connect, 64)
+
+    return _open
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # Writers of this process queue on WriteSessions' lock; this covers the other
-        # processes on the same file (`relay worker`, CLI commands).
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Statements run inside the event loop: SQLite's busy handler must never sleep
+        # there, nor a checkpoint's fsync. WriteSessions waits for other processes'
+        # writers with asyncio.sleep and checkpoints in a thread.
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -95,13 +115,23 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # A deferred transaction that writes takes the write lock late and fails at once
         # with "database is locked" when another connection wrote in between: writers
         # start with BEGIN IMMEDIATE (readers have an engine of their own).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_QUEUED):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Outside WriteSessions (migrations at start-up, /readyz): wait in SQLite's busy
+        # handler for another process's writer, as before.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
 
 
 class _InlineConnection(aiosqlite.Connection):
-    """aiosqlite's API run on the calling thread. A read of a WAL database never waits for
-    a lock and takes microseconds from the page cache: less than handing each statement to
-    a thread and back, which under load made requests queue for connections."""
+    """aiosqlite's API run on the calling thread. A statement on a WAL database takes
+    microseconds from the page cache (a reader never waits for a lock; a writer has taken
+    it before its first statement): less than handing each statement to a thread and back
+    through a busy event loop, which under load made a write take tens of hand-offs."""
 
     async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self._connection is None:
@@ -129,17 +159,11 @@ class _InlineConnection(aiosqlite.Connection):
 def create_read_engine(url: str) -> AsyncEngine:
     """SQLite connections for read-only transactions: run inline, deferred (a snapshot
     beside the writer), refusing writes (PRAGMA query_only)."""
-    path = make_url(url).database or ""
-    connect = partial(
-        sqlite3.connect, path, isolation_level=None, check_same_thread=False, uri=False
-    )
-
-    async def _open() -> _InlineConnection:
-        return await _InlineConnection(connect, 64)
-
     # A session gives its connection back a loop turn after it ends (AsyncSession.close is
     # shielded), so about as many are out as requests run at once: kept open, not remade.
-    engine = create_async_engine(url, async_creator=_open, pool_size=32, max_overflow=64)
+    engine = create_async_engine(
+        url, async_creator=_inline_connector(url), pool_size=32, max_overflow=64
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -159,10 +183,14 @@ def create_read_engine(url: str) -> AsyncEngine:
 
 class WriteSessions(async_sessionmaker[AsyncSession]):
     """Sessions whose transactions this process runs one at a time (SQLite has one writer):
-    they queue in order on an asyncio lock instead of polling SQLite's busy handler."""
+    they queue in order on an asyncio lock instead of polling SQLite's busy handler, and
+    while another process writes they retry BEGIN IMMEDIATE after short sleeps."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine, expire_on_commit=False)
+        super().__init__(engine.execution_options(**{_QUEUED: True}), expire_on_commit=False)
+        self._path = make_url(str(engine.url)).database or ""
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -179,10 +207,47 @@ class WriteSessions(async_sessionmaker[AsyncSession]):
         async with asyncio.timeout(WRITE_WAIT_SECONDS):
             await lock.acquire()
         try:
-            async with super().begin() as session:
+            session = await self._begun()
+            try:
                 yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                await session.close()
         finally:
             lock.release()
+        self._commits += 1
+        if self._commits % CHECKPOINT_COMMITS == 0 and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            loop = asyncio.get_running_loop()
+            self._checkpoint = loop.run_in_executor(None, _checkpoint, self._path)
+
+    async def _begun(self) -> AsyncSession:
+        """A session whose transaction holds SQLite's write lock."""
+        delay, waited = 0.001, 0.0
+        while True:
+            session = self()
+            try:
+                await session.connection()  # BEGIN IMMEDIATE
+                return session
+            except OperationalError as exc:
+                await session.close()
+                if "locked" not in str(exc.orig) or waited >= WRITE_WAIT_SECONDS:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(2 * delay, 0.05)
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database file beside readers and writers (PASSIVE), so that
+    the WAL stays small; its fsync happens here, in a thread, not in the event loop."""
+    with contextlib.closing(sqlite3.connect(path, timeout=0)) as connection:
+        with contextlib.suppress(sqlite3.OperationalError):
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def sessionmaker(engine: AsyncEngine) -> Sessionmaker:

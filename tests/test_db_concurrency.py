@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from relay import db
 from relay.db import create_engine, sessionmaker
 from relay.models import Listen, Reaction
 from tests.conftest import World
@@ -115,3 +116,21 @@ async def test_a_write_waits_for_another_process_writer_instead_of_failing(
     finally:
         await other_process.dispose()
     assert reacted.status_code == 201, reacted.text
+
+
+@embedded
+async def test_the_wal_is_checkpointed_in_a_thread_every_so_many_writes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await start(world)
+    seen: list[str] = []
+    real = db._checkpoint
+    monkeypatch.setattr(db, "CHECKPOINT_COMMITS", 5)
+    monkeypatch.setattr(db, "_checkpoint", lambda path: seen.append(path) or real(path))
+    sessions = world.services.sessions
+    for _ in range(5):
+        async with sessions.begin() as session:
+            session.add(Reaction(message_id=first["id"], user_id=world.author.id, emoji="🎉"))
+    assert sessions._checkpoint is not None
+    await sessions._checkpoint
+    assert seen == [world.services.settings.database_url.removeprefix("sqlite+aiosqlite:///")]
