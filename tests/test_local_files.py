@@ -21,7 +21,7 @@ async def _chunks(data: bytes, sizes: list[int]) -> AsyncIterator[bytes]:
 
 @pytest.mark.parametrize(
     "sizes",
-    [[65536] * 160, [1] * 700 + [5_000_000], [7_000_001, 3, 3_485_756]],
+    [[65536] * 160, [1] * 700 + [5_000_000], [700_001, 3, 3_485_756]],
     ids=["64k-chunks", "tiny-then-huge", "odd"],
 )
 async def test_write_batches_writes_every_byte_in_order(tmp_path: Path, sizes: list[int]) -> None:
@@ -53,7 +53,7 @@ async def test_write_batches_uses_one_write_per_batch(
         await files.write_batches(fd, _chunks(data, [65536] * 160), 0)
     finally:
         os.close(fd)
-    assert calls == [files.WRITE_BATCH, files.WRITE_BATCH, 2 * 1024 * 1024]
+    assert calls == [files.WRITE_BATCH] * (len(data) // files.WRITE_BATCH)
 
 
 async def test_a_broken_body_leaves_no_write_running(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Local files at the speed of the disk. Reading for responses: from the page cache without
 leaving the event loop, from the disk in a thread; a media range the page cache holds costs
 one system call instead of four thread-pool round trips. Writing upload bodies: the
-request's chunks (about 64 KiB each) gathered into one pwritev per few MiB, written in a
+request's chunks (about 64 KiB each) gathered into one pwritev per 512 KiB, written in a
 thread while the next batch arrives."""
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ async def pread(fd: int, size: int, offset: int) -> bytes:
     return bytes(memoryview(buffer)[:got]) + rest
 
 
-WRITE_BATCH = 4 * 1024 * 1024
+# Small enough to stay in the CPU cache between arriving and being copied to the page cache:
+# 4 MiB batches measured half as fast as 512 KiB ones.
+WRITE_BATCH = 512 * 1024
 # Below the kernel's IOV_MAX (1024) buffers per pwritev.
 WRITE_BUFFERS = 512
 

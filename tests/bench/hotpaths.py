@@ -57,16 +57,51 @@ end
 """
 
 
-def wrk(url: str, script: Path, headers: dict[str, str] | None = None) -> dict[str, float]:
-    argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", str(script)]
+def _wrk_argv(
+    url: str, script: Path, headers: dict[str, str] | None, threads: int, connections: int
+) -> list[str]:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "-s", str(script)]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=60, check=True)
-    result = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("{")))
+    return [*argv, url]
+
+
+def _wrk_result(url: str, stdout: str) -> dict[str, float]:
+    result = json.loads(next(x for x in stdout.splitlines() if x.startswith("{")))
     result["req_s"] = round(result["requests"] / result["seconds"], 1)
     result["loadavg_1m"] = round(os.getloadavg()[0], 2)
     log(f"{url}: {result['req_s']} req/s, p95 {result['p95_ms']} ms")
     return result
+
+
+def wrk(url: str, script: Path, headers: dict[str, str] | None = None) -> dict[str, float]:
+    argv = _wrk_argv(url, script, headers, THREADS, CONNECTIONS)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    return _wrk_result(url, out.stdout)
+
+
+def reads_beside_writes(
+    me_url: str, listen_url: str, script: Path, writes: Path, bearer: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    """/api/me from 16 connections while 16 others PUT listening positions without pause."""
+    half = CONNECTIONS // 2
+    procs = [
+        subprocess.Popen(_wrk_argv(url, lua, bearer, 1, half), stdout=subprocess.PIPE, text=True)
+        for url, lua in ((me_url, script), (listen_url, writes))
+    ]
+    outs = [proc.communicate(timeout=60)[0] for proc in procs]
+    return {
+        "api_me": _wrk_result(me_url, outs[0]),
+        "listen_writes": _wrk_result(listen_url, outs[1]),
+    }
+
+
+# Every request a write: a listening position, stored as the furthest point reached.
+WRK_LISTEN = """
+wrk.method = "PUT"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"position": 0, "heard": false}'
+"""
 
 
 def _thread(http: httpx.Client) -> str:
@@ -225,6 +260,8 @@ def run() -> dict[str, object]:
         tmp.chmod(0o755)  # nginx's workers run as another user
         script = tmp / "report.lua"
         script.write_text(WRK_REPORT)
+        writes = tmp / "listen.lua"
+        writes.write_text(WRK_LISTEN + WRK_REPORT)
         data = secrets.token_bytes(MEDIA_BYTES)
         with embedded_stack(tmp / "stack") as stack:
             bearer = {"Authorization": f"Bearer {stack.token}"}
@@ -233,6 +270,7 @@ def run() -> dict[str, object]:
             try:
                 with client(base, stack.token) as http:
                     thread_id = _thread(http)
+                    listened = new_message(http, "video")["id"]
                     message_id, key = _media(http, stack, data)
                     assert http.get(f"/media/{message_id}/video", headers=ranged).status_code == 206
                 results = {
@@ -241,6 +279,13 @@ def run() -> dict[str, object]:
                     "thread_json": wrk(f"{base}/api/threads/{thread_id}", script, bearer),
                     "media_range_relay": wrk(f"{base}/media/{message_id}/video", script, ranged),
                 }
+                report["reads_beside_writes"] = reads_beside_writes(
+                    f"{base}/api/me",
+                    f"{base}/api/messages/{listened}/listen",
+                    script,
+                    writes,
+                    bearer,
+                )
             finally:
                 shutdown(process)
             media_dir = Path(stack.env["RELAY_DATA_DIR"]) / "media"
