@@ -1,5 +1,6 @@
 """On the embedded SQLite, reads run beside an open write transaction and concurrent
-writes all land: in this process they queue on a lock, across processes on busy_timeout."""
+writes all land: in this process they queue on a lock, across processes they retry
+BEGIN IMMEDIATE until the other process's writer is done."""
 
 from __future__ import annotations
 
