@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from relay.db import Sessionmaker
+from relay.db import Sessionmaker, read_sessionmaker
 from relay.hub import EventHub
 from relay.settings import Settings
 from relay.storage import Storage
@@ -21,7 +21,7 @@ from relay.storage import Storage
 class Services:
     settings: Settings
     engine: AsyncEngine
-    sessions: Sessionmaker
+    sessions: Sessionmaker  # for work that may write
     storage: Storage
     secret: bytes  # signs share-link tokens (relay.links)
     # Set after a job is committed so that embedded workers start it without polling delay.
@@ -31,11 +31,20 @@ class Services:
     # Argon2 checks (sign-ins, passcodes): a few at once, each takes cores and 64 MiB, and
     # at a lower priority than serving requests. Threads start on first use.
     hashing: ThreadPoolExecutor = field(init=False)
+    # Read-only work (the caller's lookup, thread and inbox reads, media access checks): on
+    # SQLite these transactions run beside the writer instead of queueing for its lock.
+    reads: Sessionmaker = field(init=False)
 
     def __post_init__(self) -> None:
+        self.reads = read_sessionmaker(self.engine)
         self.hashing = ThreadPoolExecutor(
             self.settings.limits.hash_concurrency, "argon2", initializer=_lower_priority
         )
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine behind `reads`, for a single statement without an ORM session."""
+        return self.reads.kw["bind"]
 
 
 def _lower_priority() -> None:

@@ -162,6 +162,9 @@ class Settings:
     secret_key: str = ""
     cookie_secure: bool | None = None  # None: Secure when the request came over https
     auto_migrate: bool = True
+    # Behind nginx: after the access check the relay answers with X-Accel-Redirect to this
+    # internal location (infra/nginx.conf), which sends the local file itself.
+    accel_redirect: str | None = None
     s3: S3Settings = field(default_factory=S3Settings)
     jobs: JobSettings = field(default_factory=JobSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
@@ -186,6 +189,13 @@ class Settings:
             raise SettingsError("RELAY_S3_ADDRESSING must be 'path' or 'virtual'")
         if self.s3.part_size < 5 * MiB:
             raise SettingsError("RELAY_S3_PART_SIZE must be at least 5 MiB (5242880)")
+        if self.accel_redirect is not None and not (
+            self.accel_redirect.startswith("/") and self.accel_redirect.endswith("/")
+        ):
+            raise SettingsError(
+                "RELAY_ACCEL_REDIRECT is a path that starts and ends with '/', such as "
+                "/internal-media/"
+            )
         for host in self.allowed_hosts:
             if not host or "/" in host or any(c.isspace() for c in host):
                 raise SettingsError(
@@ -229,6 +239,7 @@ class Settings:
             secret_key=env.get("RELAY_SECRET_KEY", ""),
             cookie_secure=_optional_bool(env, "RELAY_COOKIE_SECURE"),
             auto_migrate=_bool(env, "RELAY_AUTO_MIGRATE", True),
+            accel_redirect=env.get("RELAY_ACCEL_REDIRECT") or None,
             s3=S3Settings(
                 bucket=env.get("RELAY_S3_BUCKET", "relay"),
                 endpoint_url=env.get("RELAY_S3_ENDPOINT_URL") or None,

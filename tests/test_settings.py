@@ -27,6 +27,7 @@ EVERY = {
     "RELAY_SESSION_DAYS": "7",
     "RELAY_COOKIE_SECURE": "true",
     "RELAY_AUTO_MIGRATE": "false",
+    "RELAY_ACCEL_REDIRECT": "/internal-media/",
     "RELAY_S3_BUCKET": "media",
     "RELAY_S3_ENDPOINT_URL": "http://minio:9000",
     "RELAY_S3_PUBLIC_ENDPOINT_URL": "https://media.example.org",
@@ -129,6 +130,7 @@ def test_every_variable_parsed() -> None:
     assert s.data_dir == Path("/srv/relay")
     assert s.database_url == "postgresql+asyncpg://relay:pw@db:5432/relay"
     assert s.storage == "s3"
+    assert s.accel_redirect == "/internal-media/"
     assert s.media_dir == Path("/mnt/media")
     assert s.spool_dir == Path("/tmp/spool")
     assert s.public_url == "https://relay.example.org"

@@ -15,7 +15,9 @@ class Statements:
     live-event poller's reads, which run in the background on their own clock."""
 
     def __init__(self, world: World) -> None:
-        self.engine = world.services.sessions.kw["bind"].sync_engine
+        # Reads have an engine of their own on SQLite (relay.db.create_read_engine).
+        binds = {world.services.sessions.kw["bind"], world.services.reads.kw["bind"]}
+        self.engines = [bind.sync_engine for bind in binds]
         self.count = 0
 
     def _seen(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -23,11 +25,13 @@ class Statements:
             self.count += 1
 
     def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._seen)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._seen)
         return self
 
     def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._seen)
 
 
 async def test_a_long_thread_costs_no_more_queries_to_read_or_reply_to(world: World) -> None:

@@ -118,6 +118,10 @@ class Storage(Protocol):
 
     async def delete_prefix(self, prefix: str) -> None: ...
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's file when the store is a local folder (served by nginx or read
+        straight from the page cache), else None."""
+
     async def presigned_url(
         self, key: str, *, content_type: str | None = None, filename: str | None = None
     ) -> str | None:

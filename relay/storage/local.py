@@ -13,6 +13,7 @@ import aiofiles
 import aiofiles.os
 
 from relay.storage.base import CHUNK_SIZE, ObjectNotFound, StorageError, UploadState, check_key
+from relay.storage.files import write_batches
 
 
 class LocalStorage:
@@ -26,6 +27,9 @@ class LocalStorage:
         if not path.is_relative_to(self.root):
             raise StorageError(f"invalid storage key {key!r}")
         return path
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
 
     async def check(self) -> None:
         try:
@@ -103,26 +107,24 @@ class LocalStorage:
     async def upload_append(self, state: UploadState, chunks: AsyncIterator[bytes]) -> UploadState:
         path = self._path(state.key)
         try:
-            f = await aiofiles.open(path, "r+b")
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise StorageError(f"upload {state.key!r} was not begun or was aborted") from None
-        offset = state.offset
         try:
-            if (await aiofiles.os.stat(path)).st_size < offset:
-                raise StorageError(f"upload {state.key!r} lost bytes before offset {offset}")
-            # A crashed earlier append may have written bytes that were never acknowledged.
-            await f.truncate(offset)
-            await f.seek(offset)
+            size = os.fstat(fd).st_size
+            if size < state.offset:
+                raise StorageError(f"upload {state.key!r} lost bytes before offset {state.offset}")
+            if size > state.offset:
+                # A crashed earlier append may have written bytes never acknowledged.
+                await asyncio.to_thread(os.ftruncate, fd, state.offset)
             try:
-                async for chunk in chunks:
-                    await f.write(chunk)
-                    offset += len(chunk)
+                offset = await write_batches(fd, chunks, state.offset)
             except BaseException:
                 # Refused or broken: the bytes after state.offset were never acknowledged.
-                await f.truncate(state.offset)
+                os.ftruncate(fd, state.offset)
                 raise
         finally:
-            await f.close()
+            os.close(fd)
         return UploadState(key=state.key, offset=offset)
 
     async def upload_finish(self, state: UploadState) -> None:

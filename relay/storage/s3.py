@@ -117,6 +117,9 @@ class S3Storage:
         check_key(prefix.rstrip("/"))  # the empty prefix would be the whole bucket
         await self._bucket.delete_matching(prefix)
 
+    def local_path(self, key: str) -> Path | None:
+        return None
+
     async def presigned_url(
         self, key: str, *, content_type: str | None = None, filename: str | None = None
     ) -> str | None:

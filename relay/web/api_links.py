@@ -46,7 +46,7 @@ HOUR = timedelta(hours=1)
 async def thread(request: Request) -> Response:
     who = await visitor(request)
     token = request.path_params["token"]
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         seat = await seat_for(request, session, token, who)
         body = await thread_view.link_document(
             session, seat, origin=base_url(request), token=token, csrf=who.csrf
@@ -59,12 +59,12 @@ async def events(request: Request) -> Response:
     who = await visitor(request)
     svc = services(request)
     token = request.path_params["token"]
-    async with svc.sessions.begin() as session:
+    async with svc.reads.begin() as session:
         seat = await seat_for(request, session, token, who)
 
     async def still_allowed() -> bool:
         try:
-            async with svc.sessions.begin() as session:
+            async with svc.reads.begin() as session:
                 await seat_for(request, session, token, who)
         except RelayError:
             return False

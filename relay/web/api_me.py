@@ -41,7 +41,7 @@ async def search_messages(request: Request) -> Response:
         raise BadRequest("Say what to look for: /api/search?q=words")
     if len(query) > search.MAX_QUERY:
         raise BadRequest(f"A search may have at most {search.MAX_QUERY} characters.")
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         hits = await search.search(session, who.user, query, SEARCH_LIMIT)
     return JSONResponse(
         {

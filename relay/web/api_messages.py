@@ -79,7 +79,7 @@ async def create(request: Request) -> Response:
 
 async def list_own(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         messages = await session.scalars(
             select(Message)
             .where(Message.author_id == who.user.id)
@@ -92,7 +92,7 @@ async def list_own(request: Request) -> Response:
 
 async def detail(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         (body,) = await _describe(request, session, who.user, [message])
     return JSONResponse(body)

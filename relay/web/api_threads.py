@@ -23,15 +23,15 @@ MAX_LINKS = 50
 
 async def list_threads(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         items = await inbox.threads_of(session, who.user)
     return JSONResponse({"threads": items})
 
 
 async def thread_detail(request: Request) -> Response:
-    who = await require_user(request)
     svc = services(request)
-    async with svc.sessions.begin() as session:
+    async with svc.reads.begin() as session:
+        who = await require_user(request, session=session)  # one read transaction for both
         seat = await access.thread_for_user(session, who.user, request.path_params["id"])
         body = await thread_view.member_document(
             session, seat, origin=base_url(request), secret=svc.secret, csrf=who.csrf_token
@@ -44,12 +44,12 @@ async def thread_events(request: Request) -> Response:
     who = await require_user(request)
     svc = services(request)
     thread_id = request.path_params["id"]
-    async with svc.sessions.begin() as session:
+    async with svc.reads.begin() as session:
         await access.thread_for_user(session, who.user, thread_id)
 
     async def still_allowed() -> bool:
         try:
-            async with svc.sessions.begin() as session:
+            async with svc.reads.begin() as session:
                 await access.thread_for_user(session, who.user, thread_id)
         except NotFound:
             return False

@@ -13,7 +13,7 @@ from relay.web.http import json_body, require_user, services
 
 async def for_user(request: Request) -> Response:
     who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)
@@ -21,7 +21,7 @@ async def for_user(request: Request) -> Response:
 
 async def for_link(request: Request) -> Response:
     who = await link_auth.visitor(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await link_auth.opened_message(request, session, who)
         body = await transcripts.transcript_body(session, message.id)
     return JSONResponse(body)

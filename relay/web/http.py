@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 
 from relay import auth
@@ -25,25 +26,48 @@ def services(request: Request) -> Services:
     return request.state.relay
 
 
-async def principal(request: Request) -> auth.Principal | None:
-    """Resolve the caller once per request, from a bearer token or the session cookie."""
+async def principal(request: Request, session: AsyncSession | None = None) -> auth.Principal | None:
+    """Resolve the caller once per request, from a bearer token or the session cookie; in
+    `session` when the handler has opened its read transaction already."""
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
-    found: auth.Principal | None = None
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    async with services(request).sessions.begin() as session:
-        if scheme.lower() == "bearer" and token.strip():
-            user = await auth.user_for_token(session, token.strip())
-            if user is None:
-                raise Unauthorized("The API token is not valid.")
-            found = auth.Principal(user=user, via="token")
-        elif cookie := request.cookies.get(SESSION_COOKIE):
-            hit = await auth.session_user(session, cookie)
-            if hit is not None:
-                found = auth.Principal(user=hit[0], via="session", csrf_token=hit[1])
+    if session is not None:
+        found, token = await _lookup(request, session)
+    elif _bearer(request):
+        # One statement on a read connection: no ORM session to open and close.
+        async with services(request).read_engine.connect() as connection:
+            found, token = await _lookup(request, connection)
+    else:
+        # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
+        async with services(request).reads.begin() as session:
+            found, token = await _lookup(request, session)
+    if token is not None:
+        async with services(request).sessions.begin() as writing:
+            await auth.record_token_use(writing, token)
     request.scope[_PRINCIPAL] = found
     return found
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _lookup(
+    request: Request, db: AsyncSession | AsyncConnection
+) -> tuple[auth.Principal | None, str | None]:
+    """The caller, and their bearer token when its use is due to be recorded."""
+    if token := _bearer(request):
+        hit = await auth.token_user(db, token)
+        if hit is None:
+            raise Unauthorized("The API token is not valid.")
+        return auth.Principal(user=hit[0], via="token"), (token if hit[1] else None)
+    assert isinstance(db, AsyncSession)
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        found = await auth.session_user(db, cookie)
+        if found is not None:
+            return auth.Principal(user=found[0], via="session", csrf_token=found[1]), None
+    return None, None
 
 
 def known_principal(request: Request) -> auth.Principal | None:
@@ -52,9 +76,11 @@ def known_principal(request: Request) -> auth.Principal | None:
     return request.scope.get(_PRINCIPAL)
 
 
-async def require_user(request: Request, form_csrf: str | None = None) -> auth.Principal:
+async def require_user(
+    request: Request, form_csrf: str | None = None, session: AsyncSession | None = None
+) -> auth.Principal:
     """The signed-in caller; state-changing calls made with a cookie must carry the CSRF token."""
-    who = await principal(request)
+    who = await principal(request, session)
     if who is None:
         raise Unauthorized("Sign in, or send an API token as 'Authorization: Bearer …'.")
     if request.method not in SAFE_METHODS and who.via == "session":

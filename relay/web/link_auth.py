@@ -52,7 +52,7 @@ def is_unlocked(request: Request, link: ShareLink) -> bool:
 async def visitor(request: Request) -> Visitor:
     """Resolve the caller before any other transaction opens (SQLite has one writer)."""
     if cookie := request.cookies.get(GUEST_COOKIE):
-        async with services(request).sessions.begin() as session:
+        async with services(request).reads.begin() as session:
             hit = await auth.guest_session(session, cookie)
         if hit is not None:
             return Visitor(*hit)

@@ -1,17 +1,25 @@
-"""Media renditions after an access check: byte ranges from the local store, or a redirect
-to a short-lived presigned URL of the S3 store."""
+"""Media renditions after an access check: byte ranges from the local store (read from the
+page cache inside the event loop, or handed to nginx with X-Accel-Redirect), or a redirect
+to a short-lived presigned URL of the S3 store. Local files carry ETag and Last-Modified,
+so a phone that plays a message again asks with If-None-Match and gets 304."""
 
 from __future__ import annotations
 
+import os
+from urllib.parse import quote
+
+import anyio
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from relay import access
 from relay.errors import NotFound
 from relay.models import Message, Rendition
-from relay.ranges import RangeNotSatisfiable, parse_range
-from relay.storage.base import inline_disposition
+from relay.ranges import RangeNotSatisfiable, not_modified, parse_range, range_applies
+from relay.storage import files
+from relay.storage.base import Storage, inline_disposition
 from relay.web import link_auth
 from relay.web.http import require_user, services
 
@@ -26,11 +34,12 @@ EXTENSIONS = {
     "application/json": "json",
     "text/vtt": "vtt",
 }
+FILE_CHUNK = 1024 * 1024
 
 
 async def for_user(request: Request) -> Response:
-    who = await require_user(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
+        who = await require_user(request, session=session)  # one read transaction for both
         message = await access.message_for_user(session, who.user, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
@@ -38,7 +47,7 @@ async def for_user(request: Request) -> Response:
 
 async def for_link(request: Request) -> Response:
     who = await link_auth.visitor(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await link_auth.opened_message(request, session, who)
         rendition = await _rendition(session, message, request.path_params["name"])
     return await _serve(request, message, rendition)
@@ -47,7 +56,7 @@ async def for_link(request: Request) -> Response:
 async def for_link_message(request: Request) -> Response:
     """Any message of the link's thread; the presigned URL is issued only after this check."""
     who = await link_auth.visitor(request)
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         seat = await link_auth.seat_for(request, session, request.path_params["token"], who)
         message = await access.message_in_thread(session, seat, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
@@ -69,7 +78,8 @@ def _filename(message: Message, rendition: Rendition) -> str:
 
 
 async def _serve(request: Request, message: Message, rendition: Rendition) -> Response:
-    storage = services(request).storage
+    svc = services(request)
+    storage = svc.storage
     url = None
     if rendition.mime.startswith(REDIRECTED):
         url = await storage.presigned_url(
@@ -80,7 +90,6 @@ async def _serve(request: Request, message: Message, rendition: Rendition) -> Re
     if url is not None:
         # The presigned URL is reissued only after this request's access check.
         return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
-    size = rendition.bytes
     headers = {
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=60",
@@ -88,6 +97,61 @@ async def _serve(request: Request, message: Message, rendition: Rendition) -> Re
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": inline_disposition(_filename(message, rendition)),
     }
+    path = storage.local_path(rendition.storage_key)
+    if path is None:  # small files of the S3 store (captions, JSON) pass through here
+        return _stream(request, storage, rendition, headers)
+    if svc.settings.accel_redirect is not None:
+        # nginx sends the file (sendfile, ranges, validators) from its internal location.
+        headers["X-Accel-Redirect"] = svc.settings.accel_redirect + quote(rendition.storage_key)
+        return Response(status_code=200, headers=headers)
+    opened = files.open_file(path)
+    if opened is None:
+        raise NotFound("This media is missing from the store.")
+    try:
+        return _file_response(request, opened, headers)
+    except BaseException:
+        os.close(opened.fd)
+        raise
+
+
+def _file_response(request: Request, opened: files.OpenFile, headers: dict[str, str]) -> Response:
+    """200, 206, 304 or 416 for a local file; the response closes the descriptor."""
+    size = opened.size
+    headers["ETag"] = opened.etag
+    headers["Last-Modified"] = opened.last_modified
+    asked = request.headers
+    if not_modified(
+        asked.get("if-none-match"), asked.get("if-modified-since"), opened.etag, opened.mtime
+    ):
+        return FileSlice(opened.fd, 0, 0, 304, _validators(headers))
+    byte_range = None
+    if range_applies(asked.get("if-range"), opened.etag, opened.last_modified):
+        try:
+            byte_range = parse_range(asked.get("range"), size)
+        except RangeNotSatisfiable:
+            headers["Content-Range"] = f"bytes */{size}"
+            headers["Content-Length"] = "0"
+            return FileSlice(opened.fd, 0, 0, 416, headers)
+    start, stop, status = 0, size, 200
+    if byte_range is not None:
+        start, stop, status = byte_range.start, byte_range.stop, 206
+        headers["Content-Range"] = byte_range.content_range(size)
+    headers["Content-Length"] = str(stop - start)
+    if request.method == "HEAD":
+        stop = start
+    return FileSlice(opened.fd, start, stop, status, headers)
+
+
+def _validators(headers: dict[str, str]) -> dict[str, str]:
+    """What a 304 repeats of the 200 it stands for."""
+    keep = ("Cache-Control", "ETag", "Last-Modified", "X-Content-Type-Options")
+    return {name: headers[name] for name in keep}
+
+
+def _stream(
+    request: Request, storage: Storage, rendition: Rendition, headers: dict[str, str]
+) -> Response:
+    size = rendition.bytes
     try:
         byte_range = parse_range(request.headers.get("range"), size)
     except RangeNotSatisfiable:
@@ -102,3 +166,56 @@ async def _serve(request: Request, message: Message, rendition: Rendition) -> Re
         return Response(status_code=status, headers=headers)
     body = storage.read(rendition.storage_key, start, stop)
     return StreamingResponse(body, status_code=status, headers=headers)
+
+
+class FileSlice(Response):
+    """Bytes [start, stop) of an open file, read at most a MiB at a time (from the page cache
+    inside the event loop when it holds them); the descriptor is closed once sent."""
+
+    def __init__(
+        self, fd: int, start: int, stop: int, status_code: int, headers: dict[str, str]
+    ) -> None:
+        self.fd, self.start, self.stop = fd, start, stop
+        self.status_code = status_code
+        self.background = None
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            if self.stop == self.start:  # HEAD, 304, 416
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if self.stop - self.start <= FILE_CHUNK:
+                body = await files.pread(self.fd, self.stop - self.start, self.start)
+                await send({"type": "http.response.body", "body": body})
+                return
+            # A player that seeks drops the connection: stop reading the file then.
+            async with anyio.create_task_group() as group:
+
+                async def watch() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch)
+                await self._send_chunks(send)
+                group.cancel_scope.cancel()
+        finally:
+            os.close(self.fd)
+
+    async def _send_chunks(self, send: Send) -> None:
+        offset = self.start
+        while offset < self.stop:
+            chunk = await files.pread(self.fd, min(FILE_CHUNK, self.stop - offset), offset)
+            offset += len(chunk)
+            more = bool(chunk) and offset < self.stop
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not chunk:
+                return

@@ -176,7 +176,7 @@ async def home(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     hits: list[search.Hit] = []
     notice = None
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         if len(query) > search.MAX_QUERY:
             notice = t["search_too_long"].replace("{max}", str(search.MAX_QUERY))
         elif query:
@@ -194,7 +194,7 @@ async def message_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
         return redirect("/login?next=" + quote(here(request), safe=""))
-    async with services(request).sessions.begin() as session:
+    async with services(request).reads.begin() as session:
         message = await access.message_for_user(session, who.user, request.path_params["id"])
     return redirect(message_url(message, request.query_params.get("t")))
 

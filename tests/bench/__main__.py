@@ -1,4 +1,5 @@
-"""`python -m tests.bench [--quick] [--s3]`: one JSON document on stdout."""
+"""`python -m tests.bench [--quick] [--s3]` or `python -m tests.bench hotpaths`: one JSON
+document on stdout."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import ready, sse, threads, transcription, upload
+from tests.bench import hotpaths, ready, sse, threads, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
 from tests.support.media import make_webm
 
@@ -21,6 +22,13 @@ VIDEO_SIZE = "640x480"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        choices=["all", "hotpaths"],
+        default="all",
+        help="hotpaths: wrk against /healthz, /api/me, a thread, media ranges; tus ingest",
+    )
     parser.add_argument("--quick", action="store_true", help="20 MB upload, 10 s video and voice")
     parser.add_argument("--s3", action="store_true", help="also upload into PostgreSQL + Swift")
     return parser
@@ -72,7 +80,7 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    report = run(args.quick, args.s3)
+    report = hotpaths.run() if args.suite == "hotpaths" else run(args.quick, args.s3)
     json.dump(report, sys.stdout, indent=2)
     print()
     return 0
