@@ -1,7 +1,8 @@
 """Screenshots of the main screens, made from a real `relay serve` with a seeded team.
 
     ./infra/screenshots.sh            # the set shown in the README, into docs/
-    ./infra/screenshots.sh --all DIR  # every screen at phone and desktop, light and dark, en and nl
+    ./infra/screenshots.sh --all DIR  # every whole page at phone and desktop, light and dark,
+                                      # en and nl
 
 The team: Anna de Vries starts a thread with a voice message, Sanne Jansen answers by voice,
 Pieter Bakker in text, a guest through the link by voice; Sanne has a Dutch thread of her own.
@@ -145,7 +146,10 @@ def sign_in(page: Page, base: str, email: str) -> None:
         page.click("button[type=submit]")
 
 
-def shoot(demo: Demo, out: Path, device: str, scheme: str, lang: str, only: set[str]) -> list[Path]:
+def shoot(
+    demo: Demo, out: Path, device: str, scheme: str, lang: str, only: set[str], *, full: bool
+) -> list[Path]:
+    """The screens in `only`; `full`: whole pages rather than the first screen."""
     shots = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=QUIET, headless=True)
@@ -158,7 +162,7 @@ def shoot(demo: Demo, out: Path, device: str, scheme: str, lang: str, only: set[
                 return
             page.wait_for_timeout(600)
             path = out / f"{name}-{device}-{scheme}-{lang}.png"
-            page.screenshot(path=str(path))
+            page.screenshot(path=str(path), full_page=full)
             shots.append(path)
 
         guest = context.new_page()
@@ -218,7 +222,7 @@ def main() -> int:
             else:
                 variants = README_SET
             for device, scheme, lang, only in variants:
-                for path in shoot(demo, out, device, scheme, lang, only):
+                for path in shoot(demo, out, device, scheme, lang, only, full=bool(args.all)):
                     print(path.relative_to(out.parent) if not args.all else path)
         finally:
             process.stop()
