@@ -43,11 +43,13 @@ async def tus_js(
     chunk_size: int | None = None,
 ) -> dict:
     """Run upload.mjs; returns its JSON line: the upload URL and every request it made."""
-    argv = [node(), str(SCRIPT), f"{base}/api/uploads/", token, str(path), mode]
-    if message_id:
-        argv.append(message_id)
+    argv = [node(), str(SCRIPT)]
     if chunk_size:
         argv += ["--chunk-size", str(chunk_size)]
+    # After "--" nothing is an option: an id may begin with "-".
+    argv += ["--", f"{base}/api/uploads/", token, str(path), mode]
+    if message_id:
+        argv.append(message_id)
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

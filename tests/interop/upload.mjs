@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util'
 import * as tus from 'tus-js-client'
 
 const USAGE =
-  'usage: node upload.mjs <endpoint> <token> <file> <known|deferred> [message-id] [--chunk-size BYTES]'
+  'usage: node upload.mjs [--chunk-size BYTES] -- <endpoint> <token> <file> <known|deferred> [message-id]'
 
 function fail(message, code = 1) {
   process.stderr.write(`${message}\n`)
