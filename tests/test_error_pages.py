@@ -11,7 +11,7 @@ import pytest
 
 from relay import i18n, inbox, search
 from tests.conftest import World
-from tests.support.pages import HTML
+from tests.support.pages import HTML, sign_in
 from tests.support.threads import auth, start
 
 NL = {**HTML, "Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
@@ -39,6 +39,13 @@ async def test_not_found_page_speaks_the_chosen_language(
     assert f'<html lang="{lang}">' in text and f'<h1 id="error-title">{title}</h1>' in text
     assert f'href="/" data-home>{home}</a>' in text
     assert f"<title>{title} · Relay</title>" in text
+
+
+async def test_not_found_page_names_who_is_signed_in(world: World) -> None:
+    async with sign_in(world, world.author) as client:
+        response = await client.get("/no/such/page", headers=HTML)
+    assert response.status_code == 404
+    assert 'href="/me" data-profile-link' in response.text  # the header's avatar and name
 
 
 async def test_gone_link_and_expired_form_pages_in_dutch(world: World) -> None:

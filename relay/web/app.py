@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -40,6 +41,7 @@ from relay.web import (
     unsubscribe,
     uploads,
 )
+from relay.web.http import principal
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
@@ -119,8 +121,13 @@ async def _relay_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """The router's 404 and 405 (and Starlette's other HTTP errors) as Relay errors."""
+    """The router's 404 and 405 (and Starlette's other HTTP errors) as Relay errors. No
+    handler ran, so the page looks up who is signed in for its header (a failed lookup only
+    leaves the header without them)."""
     assert isinstance(exc, HTTPException)
+    if page_render.wants_html(request):
+        with contextlib.suppress(RelayError, SQLAlchemyError):
+            await principal(request)
     return await _relay_error(request, page_render.as_relay_error(request, exc))
 
 
