@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from relay.settings import Settings, SettingsError
@@ -98,11 +99,16 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
 async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:
     from relay.services import start_services
-    from workers.runner import run_workers
+    from workers.runner import run_workers, stop_workers
 
     services = await start_services(settings)
+    # SIGTERM (and Ctrl-C): stop claiming, and hand a running job back at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_workers, services, stop)
     try:
-        await run_workers(services, concurrency, burst=burst)
+        await run_workers(services, concurrency, burst=burst, stop=stop)
     finally:
         await services.engine.dispose()
     return 0

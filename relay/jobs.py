@@ -167,6 +167,26 @@ async def retry_later(
         )
 
 
+async def hand_back(sessions: Sessionmaker, job: ClaimedJob) -> bool:
+    """A stopping worker gives its job back at once: queued and due, the attempt not counted,
+    so another worker starts it without waiting for the lease to run out."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(Job)
+            .where(_owned(job))
+            .values(
+                state=JobState.queued,
+                run_at=now,
+                lease_until=None,
+                worker_id=None,
+                attempts=Job.attempts - 1,
+                updated_at=now,
+            )
+        )
+    return result.rowcount == 1
+
+
 async def fail(session: AsyncSession, job: ClaimedJob, error: str) -> bool:
     """Give up on the job inside the caller's transaction; False if no longer ours."""
     result = await session.execute(

@@ -85,3 +85,47 @@ async def test_killed_worker_job_is_reclaimed_and_finishes(
     assert job.attempts == 2
     assert second is not None and second.proc is not None
     assert f":{second.proc.pid}:" in (job.worker_id or "")
+
+
+async def test_sigterm_hands_the_job_back_at_once(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A worker stopped with SIGTERM gives its running job back: another worker starts it at
+    once, without waiting for the lease (a long one here) to run out."""
+    env = relay_env | {"RELAY_JOB_LEASE_SECONDS": "600", "RELAY_WORKERS": "0"}
+    token = add_user(env, "kim@example.org")
+    web, base = serve(env, tmp_path / "serve.log")
+    first = second = None
+    engine = create_engine(env["RELAY_DATABASE_URL"])
+    try:
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            message = (await client.post("/api/messages", json={"kind": "video"})).json()
+            data = make_webm(tmp_path / "long.webm", seconds=10, size="640x480").read_bytes()
+            await upload(client, message["upload_url"], data)
+
+            first = worker(env, tmp_path / "worker1.log")
+            wait_for_running_ffmpeg(Path(env["RELAY_DATA_DIR"]) / "spool")
+            began = time.monotonic()
+            first.stop()  # SIGTERM
+            assert first.proc is not None and first.proc.returncode == 0, first.tail()
+            assert time.monotonic() - began < 5, first.tail()
+            assert "handed back on stop" in first.tail()
+            assert_no_ffmpeg_left(Path(env["RELAY_DATA_DIR"]))
+            async with sessionmaker(engine).begin() as session:
+                job = (
+                    await session.scalars(
+                        select(Job).where(Job.message_id == message["id"], Job.kind == "media")
+                    )
+                ).one()
+                assert (job.state.value, job.worker_id, job.lease_until) == ("queued", None, None)
+
+            second = worker(env, tmp_path / "worker2.log")
+            ready = await wait_status(client, message["id"], seconds=60)
+            assert ready["status"] == "ready", ready
+    finally:
+        for process in (first, second, web):
+            if process is not None:
+                process.stop()
+        await engine.dispose()

@@ -55,17 +55,20 @@ class Worker:
         context: Context,
         handlers: dict[str, Handler],
         worker_id: str | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.context = context
         self.handlers = handlers
+        # Set to stop: no further claim, and a running job is handed back at once.
+        self.stop = stop or asyncio.Event()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.settings = context.services.settings.jobs
 
     async def run(self, *, burst: bool = False) -> int:
-        """Process jobs until cancelled (or, in burst mode, until none is due)."""
+        """Process jobs until stopped (or, in burst mode, until none is due)."""
         done = 0
         wakeup = self.context.services.wakeup
-        while True:
+        while not self.stop.is_set():
             # Cleared before looking, so a job committed while we look is not waited for.
             wakeup.clear()
             if await self.run_one():
@@ -75,6 +78,7 @@ class Worker:
                 return done
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.settings.poll_seconds)
+        return done
 
     async def run_one(self) -> bool:
         services = self.context.services
@@ -89,7 +93,17 @@ class Worker:
             return True
         work = asyncio.create_task(handler.run(self.context, job))
         beat = asyncio.create_task(self._heartbeat(job, work))
+        stopping = asyncio.create_task(self.stop.wait())
         try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                # Stopping (SIGTERM, shutdown): the work cleans up (its ffmpeg is killed),
+                # then the job goes back for another worker to start at once.
+                work.cancel()
+                await asyncio.wait({work})
+                if await jobs.hand_back(services.sessions, job):
+                    log.info("job %s (%s): handed back on stop", job.id, job.kind)
+                return True
             await work
         except asyncio.CancelledError:
             if not (work.cancelled() and beat.done()):
@@ -105,6 +119,7 @@ class Worker:
             detail = "".join(traceback.format_exception_only(exc)).strip()
             await self._retry(handler, job, detail, None)
         finally:
+            stopping.cancel()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -171,12 +186,27 @@ async def sweep_forever(services: Services) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
 
 
-async def run_workers(services: Services, count: int, *, burst: bool = False) -> None:
-    """`count` worker loops sharing one ffmpeg semaphore, plus the upload sweeper."""
+async def run_workers(
+    services: Services, count: int, *, burst: bool = False, stop: asyncio.Event | None = None
+) -> None:
+    """`count` worker loops sharing one ffmpeg semaphore, plus the upload sweeper; until
+    `stop` is set (see `stop_workers`), or in burst mode until no job is due."""
     context = Context(services, asyncio.Semaphore(services.settings.media.ffmpeg_concurrency))
     handlers = default_handlers()
-    loops = [Worker(context, handlers).run(burst=burst) for _ in range(count)]
+    loops = [Worker(context, handlers, stop=stop).run(burst=burst) for _ in range(count)]
     if burst:
         await asyncio.gather(*loops)
         return
-    await asyncio.gather(*loops, sweep_forever(services))
+    sweeper = asyncio.create_task(sweep_forever(services))
+    try:
+        await asyncio.gather(*loops)
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+
+def stop_workers(services: Services, stop: asyncio.Event) -> None:
+    """Stop claiming; running jobs are handed back (idle loops wake up to see it)."""
+    stop.set()
+    services.wakeup.set()

@@ -45,6 +45,7 @@ from relay.web.http import principal
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
+STOP_SECONDS = 10.0  # for embedded workers to hand their jobs back on shutdown
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
@@ -147,13 +148,12 @@ def create_app(settings: Settings) -> Starlette:
         per_client = settings.limits.streams_per_client
         hub = services.hub = EventHub(services.engine, per_client=per_client)
         await hub.start()
-        workers = _start_embedded_workers(services)
+        stop = asyncio.Event()
+        workers = _start_embedded_workers(services, stop)
         try:
             yield {"relay": services}
         finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await _stop_embedded_workers(services, stop, workers)
             await hub.stop()
             await services.engine.dispose()
 
@@ -165,9 +165,25 @@ def create_app(settings: Settings) -> Starlette:
     )
 
 
-def _start_embedded_workers(services: Services) -> list[asyncio.Task[None]]:
+def _start_embedded_workers(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
     from workers.runner import run_workers
 
     if services.settings.workers <= 0:
         return []
-    return [asyncio.create_task(run_workers(services, services.settings.workers))]
+    return [asyncio.create_task(run_workers(services, services.settings.workers, stop=stop))]
+
+
+async def _stop_embedded_workers(
+    services: Services, stop: asyncio.Event, workers: list[asyncio.Task[None]]
+) -> None:
+    """Running jobs are handed back for another process to start; a loop that does not end
+    within STOP_SECONDS is cancelled."""
+    from workers.runner import stop_workers
+
+    if not workers:
+        return
+    stop_workers(services, stop)
+    _, late = await asyncio.wait(workers, timeout=STOP_SECONDS)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
