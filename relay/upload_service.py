@@ -8,6 +8,7 @@ upload that reaches its length completes its storage object, moves the message t
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -28,7 +29,10 @@ from relay.errors import (
 from relay.models import Message, Upload
 from relay.storage import StorageError, UploadState
 
-LOCK_SECONDS = 60.0
+# A PATCH holds its upload's lock as a lease, renewed every third of it while the request
+# lives: when the process holding it dies, a resuming client gets in within this time
+# (tus-js-client's default retries span 9 s).
+LOCK_SECONDS = 6.0
 EXPIRED = "The upload expired before it was finished."
 
 
@@ -81,6 +85,13 @@ class Lock:
                 raise Locked("Another request is writing to this upload; retry in a moment.")
             return UploadState.from_json(upload.store_state)
 
+    async def keep(self) -> None:
+        """Renew the lease until cancelled: while the body streams in, and while storage
+        finishes what it was given."""
+        while True:
+            await asyncio.sleep(LOCK_SECONDS / 3)
+            await self.refresh()
+
     async def refresh(self) -> None:
         async with self.services.sessions.begin() as session:
             await session.execute(
@@ -122,16 +133,18 @@ async def append(
     expected_offset: int,
     length: int | None,
     body: AsyncIterator[bytes],
-    lock: Lock | None = None,
 ) -> int:
     """Store the body after `expected_offset`; finish the upload when it is complete."""
-    lock = lock or Lock(services, upload_id)
+    lock = Lock(services, upload_id)
     state = await lock.acquire(expected_offset, length)
+    keeper = asyncio.create_task(lock.keep())
     try:
         state = await services.storage.upload_append(state, body)
     except BaseException:
+        keeper.cancel()
         await lock.release()
         raise
+    keeper.cancel()
     await lock.commit(state)
     if length is not None and state.offset >= length:
         await finish(services, upload_id)

@@ -3,7 +3,6 @@ creation-defer-length, termination, expiration)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
@@ -41,14 +40,12 @@ class Body:
     raising makes the store drop what it wrote and the offset stay where it was.
     """
 
-    def __init__(self, request: Request, allowance: int, lock: upload_service.Lock) -> None:
+    def __init__(self, request: Request, allowance: int) -> None:
         self.request = request
         self.allowance = allowance
-        self.lock = lock
         self.received = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        refreshed = time.monotonic()
         try:
             async for chunk in self.request.stream():
                 if not chunk:
@@ -57,9 +54,6 @@ class Body:
                 if self.received > self.allowance:
                     raise _TooLong
                 yield chunk
-                if time.monotonic() - refreshed > upload_service.LOCK_SECONDS / 3:
-                    await self.lock.refresh()
-                    refreshed = time.monotonic()
         except ClientDisconnect:
             return
 
@@ -223,10 +217,9 @@ async def _receive(request: Request, svc: Services, upload: Upload, length: int 
         raise PayloadTooLarge(
             f"{sent} more bytes after {upload.offset} would go beyond {what} of {limit} bytes."
         )
-    lock = upload_service.Lock(svc, upload.id)
-    body = Body(request, limit - upload.offset, lock)
+    body = Body(request, limit - upload.offset)
     try:
-        return await upload_service.append(svc, upload.id, upload.offset, length, body, lock)
+        return await upload_service.append(svc, upload.id, upload.offset, length, body)
     except _TooLong:
         raise PayloadTooLarge(
             f"The body went beyond {limit} bytes; none of it was kept.",
