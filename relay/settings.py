@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 from collections.abc import Mapping
@@ -171,6 +172,9 @@ class Settings:
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    # Who may read /metrics: a bearer token, or a client address in these networks.
+    metrics_token: str = ""
+    metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -183,6 +187,13 @@ class Settings:
             raise SettingsError(
                 "RELAY_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://"
             )
+        for network in self.metrics_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"RELAY_METRICS_NETWORKS takes networks such as 10.0.0.0/8, not {network!r}"
+                ) from None
         if self.storage not in ("local", "s3"):
             raise SettingsError(f"RELAY_STORAGE must be 'local' or 's3', not {self.storage!r}")
         if self.s3.addressing not in ("path", "virtual"):
@@ -279,6 +290,12 @@ class Settings:
                 streams_per_client=_int(env, "RELAY_STREAMS_PER_CLIENT", 10),
                 open_uploads=_int(env, "RELAY_OPEN_UPLOADS_PER_USER", 10),
                 min_free_bytes=_int(env, "RELAY_MIN_FREE_BYTES", 1024 * MiB),
+            ),
+            metrics_token=env.get("RELAY_METRICS_TOKEN", ""),
+            metrics_networks=tuple(
+                n.strip()
+                for n in env.get("RELAY_METRICS_NETWORKS", "127.0.0.1/32,::1/128").split(",")
+                if n.strip()
             ),
             mail=MailSettings(
                 smtp_url=env.get("RELAY_SMTP_URL", ""),

@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import lifecycle
+from relay import lifecycle, metrics
 from relay.context import Services
 from relay.db import utcnow
 from relay.enums import MessageStatus
@@ -146,6 +146,7 @@ async def append(
         raise
     keeper.cancel()
     await lock.commit(state)
+    metrics.UPLOAD_BYTES.inc(state.offset - expected_offset)
     if length is not None and state.offset >= length:
         await finish(services, upload_id)
     return state.offset

@@ -93,6 +93,8 @@ TUS_NO_GUEST = {
 MATRIX = [
     row("GET", "/healthz", {"*": 200}),
     row("GET", "/readyz", {"*": 200}),
+    # The tests' clients come from 127.0.0.1, one of the default metrics networks.
+    row("GET", "/metrics", {"*": 200}),
     row("GET", "/api/openapi.json", {"*": 200}),
     row("GET", "/login", {"*": 200}),
     row("POST", "/login", {"*": 403}, data={"email": "x@example.org", "password": "wrong"}),

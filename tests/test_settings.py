@@ -69,6 +69,8 @@ EVERY = {
     "RELAY_MAIL_FROM": "Relay <relay@example.org>",
     "RELAY_NOTIFY_DELAY_SECONDS": "120",
     "RELAY_DIGEST_HOUR": "7",
+    "RELAY_METRICS_TOKEN": "scrape",
+    "RELAY_METRICS_NETWORKS": "10.0.0.0/8, fd00::/8",
 }
 
 
@@ -180,6 +182,7 @@ def test_every_variable_parsed() -> None:
         7,
     )
     assert s.mail.enabled
+    assert (s.metrics_token, s.metrics_networks) == ("scrape", ("10.0.0.0/8", "fd00::/8"))
 
 
 @pytest.mark.parametrize(

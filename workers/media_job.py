@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, keys, lifecycle
+from relay import jobs, keys, lifecycle, metrics
 from relay.context import Services
 from relay.enums import MessageKind, MessageStatus
 from relay.models import Message, Rendition
@@ -61,9 +62,14 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             raise JobFailed("The uploaded file is missing from storage.") from None
         try:
             async with context.ffmpeg_slots:
+                began = time.perf_counter()
                 info, files = await make_renditions(
                     source, workdir / "out", services.settings.media, on_step=on_step
                 )
+                seconds = max((f.duration or 0.0 for f in files), default=0.0)
+                if seconds:
+                    spent = time.perf_counter() - began
+                    metrics.REALTIME.labels("transcode").observe(spent / seconds)
         except MediaRejected as exc:
             raise JobFailed(exc.reason) from None
         except FFmpegTimeout as exc:

@@ -11,13 +11,14 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, jobs, throttle, upload_service
+from relay import events, jobs, metrics, throttle, upload_service
 from relay.context import Services
 from workers import media_job, notify_job, transcript_job
 from workers.context import Context
@@ -91,6 +92,7 @@ class Worker:
         if job.attempts > job.max_attempts:
             await self._fail(handler, job, "It was tried too often without finishing.")
             return True
+        began, outcome = time.perf_counter(), "done"
         work = asyncio.create_task(handler.run(self.context, job))
         beat = asyncio.create_task(self._heartbeat(job, work))
         stopping = asyncio.create_task(self.stop.wait())
@@ -103,6 +105,7 @@ class Worker:
                 await asyncio.wait({work})
                 if await jobs.hand_back(services.sessions, job):
                     log.info("job %s (%s): handed back on stop", job.id, job.kind)
+                outcome = "handed_back"
                 return True
             await work
         except asyncio.CancelledError:
@@ -110,15 +113,21 @@ class Worker:
                 raise
             # The heartbeat stopped the work: another worker owns the job now.
             log.warning("job %s: lease lost to another worker; dropped", job.id)
+            outcome = "lease_lost"
         except JobFailed as exc:
+            outcome = "failed"
             await self._fail(handler, job, exc.reason, exc.detail)
         except Retry as exc:
+            outcome = "retry"
             await self._retry(handler, job, str(exc), exc.delay)
         except Exception as exc:  # noqa: BLE001 - any other error is worth another try
+            outcome = "retry"
             log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
             detail = "".join(traceback.format_exception_only(exc)).strip()
             await self._retry(handler, job, detail, None)
         finally:
+            metrics.JOBS.labels(job.kind, outcome).inc()
+            metrics.JOB_RUN_SECONDS.labels(job.kind).observe(time.perf_counter() - began)
             stopping.cancel()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):

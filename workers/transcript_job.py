@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import jobs, lifecycle, transcripts
+from relay import jobs, lifecycle, metrics, transcripts
 from relay.enums import TranscriptStatus
 from relay.models import Message, Rendition, Transcript, User
 from workers import whisper
@@ -60,9 +61,13 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         await services.storage.get_file(audio_key, path)
         try:
             async with context.ffmpeg_slots:  # the same CPU budget as transcoding
+                began = time.perf_counter()
                 result = await asyncio.to_thread(
                     whisper.transcribe, model, path, language=language, fallback=fallback
                 )
+                if duration:
+                    spent = time.perf_counter() - began
+                    metrics.REALTIME.labels("transcribe").observe(spent / duration)
         except whisper.LanguageNotSupported as exc:
             raise JobFailed(str(exc)) from None
     rows = transcripts.segment_rows(job.message_id, result.segments)

@@ -33,6 +33,7 @@ from relay.web import (
     api_transcripts,
     health,
     media,
+    metrics_page,
     openapi,
     page_render,
     pages,
@@ -42,6 +43,7 @@ from relay.web import (
     uploads,
 )
 from relay.web.http import principal
+from relay.web.metrics_page import RequestMetrics
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
@@ -53,6 +55,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
+        Route("/metrics", metrics_page.page, methods=["GET"]),
         Route("/api/openapi.json", openapi.document),
         Route("/api/messages", api_messages.create, methods=["POST"]),
         Route("/api/messages", api_messages.list_own, methods=["GET"]),
@@ -135,6 +138,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
+        Middleware(RequestMetrics),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(ServerErrors),
         Middleware(AllowedHosts, hosts=settings.trusted_hosts),
