@@ -22,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run media workers only (for scale-out)")
     worker.add_argument("--concurrency", type=int, default=1, help="jobs at once")
     worker.add_argument("--burst", action="store_true", help="exit when no job is due")
+    worker.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve this worker's Prometheus metrics there (e.g. 0.0.0.0:9102)",
+    )
     sub.add_parser("migrate", help="bring the database schema up to date")
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "worker":
+        if args.metrics:
+            _serve_metrics(args.metrics)
         return asyncio.run(_worker(settings, args.concurrency, args.burst))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
@@ -95,6 +102,16 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _serve_metrics(address: str) -> None:
+    """A worker has no web service: its metrics get a small server of their own."""
+    from prometheus_client import start_http_server
+
+    from relay import metrics  # noqa: F401 - its series exist from the first scrape on
+
+    host, _, port = address.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1")
 
 
 async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:

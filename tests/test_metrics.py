@@ -5,13 +5,15 @@ networks or a bearer token only."""
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from relay.settings import Settings
 from tests.conftest import World
-from tests.support.server import TUS
+from tests.support.server import TUS, free_port, stack_env, worker
 from tests.support.threads import auth, start
 
 TOKEN = "scrape-me-" + "x" * 20
@@ -83,3 +85,21 @@ async def test_metrics_are_for_the_configured_networks_or_the_token(world: World
         and "relay_job_queue_depth" in allowed.text
         or ("relay_http_requests_total" in allowed.text)
     )
+
+
+def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:
+    env = stack_env(tmp_path / "var", f"sqlite+aiosqlite:///{tmp_path}/relay.db", None)
+    port = free_port()
+    process = worker(env, tmp_path / "worker.log", "--metrics", f"127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, process.tail()
+                time.sleep(0.2)
+        assert scraped.status_code == 200 and "relay_job_seconds" in scraped.text
+    finally:
+        process.stop()
