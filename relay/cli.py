@@ -115,6 +115,8 @@ def _serve_metrics(address: str) -> None:
 
 
 async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:
+    from relay import wakeups
+    from relay.db import is_sqlite
     from relay.services import start_services
     from workers.runner import run_workers, stop_workers
 
@@ -124,9 +126,16 @@ async def _worker(settings: Settings, concurrency: int, burst: bool) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop_workers, services, stop)
+    listener = None
+    if not is_sqlite(settings.database_url):  # wake at once when a web process queues a job
+        listen = wakeups.listen(settings.database_url, {wakeups.JOBS: services.wakeup.set})
+        listener = asyncio.create_task(listen)
     try:
         await run_workers(services, concurrency, burst=burst, stop=stop)
     finally:
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
         await services.engine.dispose()
     return 0
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relay import wakeups
 from relay.db import utcnow
 from relay.models import Event
 
@@ -18,6 +19,7 @@ KINDS = frozenset({"message", "status", "transcript", "reaction", "listen", "del
 def emit(session: AsyncSession, thread_id: str, kind: str, message_id: str | None = None) -> None:
     assert kind in KINDS, kind
     session.add(Event(thread_id=thread_id, kind=kind, message_id=message_id))
+    wakeups.after_commit(session, wakeups.EVENTS)
 
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> int:

@@ -6,6 +6,7 @@ subscribers of its thread (relay.web.sse streams them to browsers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -146,6 +147,11 @@ class EventHub:
         self._count = 0
         self._cursor = _Cursor(last=0)
         self._task: asyncio.Task[None] | None = None
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """Poll now: another process committed an event (relay.wakeups)."""
+        self._poked.set()
 
     @property
     def subscribers(self) -> int:
@@ -229,7 +235,9 @@ class EventHub:
                 full = False
                 await asyncio.sleep(max(self.poll_seconds, 2.0))
             if not full:
-                await asyncio.sleep(self.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poked.wait(), self.poll_seconds)
+            self._poked.clear()
 
     async def poll(self) -> bool:
         """Deliver the events committed since the last poll; True if there may be more."""

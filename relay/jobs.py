@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from relay import wakeups
 from relay.db import Sessionmaker, utcnow
 from relay.enums import JobState
 from relay.models import Job
@@ -61,6 +62,7 @@ def enqueue(
         run_at=run_at or utcnow(),
     )
     session.add(job)
+    wakeups.after_commit(session, wakeups.JOBS)
     return job
 
 

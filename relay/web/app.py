@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from relay import tus
+from relay import tus, wakeups
 from relay.context import Services
+from relay.db import is_sqlite
 from relay.errors import RelayError
 from relay.hub import EventHub
 from relay.services import start_services
@@ -48,6 +49,7 @@ from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
 
 log = logging.getLogger("relay")
 STOP_SECONDS = 10.0  # for embedded workers to hand their jobs back on shutdown
+LISTENING_POLL_SECONDS = 2.0  # the event hub's polls while LISTEN/NOTIFY wakes it
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
@@ -152,12 +154,16 @@ def create_app(settings: Settings) -> Starlette:
         per_client = settings.limits.streams_per_client
         hub = services.hub = EventHub(services.engine, per_client=per_client)
         await hub.start()
+        listener = _listen(services, {wakeups.JOBS: services.wakeup.set, wakeups.EVENTS: hub.poke})
         stop = asyncio.Event()
         workers = _start_embedded_workers(services, stop)
         try:
             yield {"relay": services}
         finally:
             await _stop_embedded_workers(services, stop, workers)
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             await hub.stop()
             await services.engine.dispose()
 
@@ -167,6 +173,18 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={RelayError: _relay_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
+
+
+def _listen(
+    services: Services, handlers: dict[str, Callable[[], None]]
+) -> asyncio.Task[None] | None:
+    """On PostgreSQL, wake-ups from other processes (LISTEN/NOTIFY); polling then only
+    catches what a lost notification missed, so the hub polls less often."""
+    if is_sqlite(services.settings.database_url):
+        return None
+    if services.hub is not None:
+        services.hub.poll_seconds = LISTENING_POLL_SECONDS
+    return asyncio.create_task(wakeups.listen(services.settings.database_url, handlers))
 
 
 def _start_embedded_workers(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
