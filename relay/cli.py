@@ -91,8 +91,17 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from relay import logs
     from relay.web.app import create_app
 
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            # Stop accepting and let requests in flight (an upload's PATCH) finish, for at
+            # most timeout_graceful_shutdown; live streams end at once with a retry hint.
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            state = app.state
+            for callback in getattr(state, "on_stop", []):
+                state.loop.call_soon_threadsafe(callback)
+
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host or settings.host,
         port=port or settings.port,
@@ -101,6 +110,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         log_config=logs.uvicorn_config(),
         timeout_graceful_shutdown=10,
     )
+    Server(config).run()
     return 0
 
 

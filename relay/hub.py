@@ -107,6 +107,8 @@ class Subscription:
         self._floor = max([after_id, *resynced])
 
     def _is_replayed(self, event: LiveEvent) -> bool:
+        if event.kind == CLOSED:  # it has no id of its own
+            return False
         return event.id in self._replayed or event.id <= self._floor
 
     async def get(self, wait: float | None = None) -> LiveEvent | None:
@@ -148,6 +150,7 @@ class EventHub:
         self._cursor = _Cursor(last=0)
         self._task: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
+        self._closing = False
 
     def poke(self) -> None:
         """Poll now: another process committed an event (relay.wakeups)."""
@@ -162,13 +165,19 @@ class EventHub:
             self._cursor.last = (await conn.scalar(select(func.max(Event.id)))) or 0
         self._task = asyncio.create_task(self._run(), name="relay-event-hub")
 
+    def close_streams(self) -> None:
+        """The process is stopping: end every live stream now (its client reconnects, to
+        another instance behind a load balancer) and take no new one."""
+        self._closing = True
+        for subscriptions in list(self._by_thread.values()):
+            for subscription in list(subscriptions):
+                subscription._replace(LiveEvent(0, None, CLOSED))
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for subscriptions in list(self._by_thread.values()):
-            for subscription in subscriptions:
-                subscription._replace(LiveEvent(0, None, CLOSED))
+        self.close_streams()
         if self._owns_engine:
             await self._engine.dispose()
 
@@ -176,7 +185,7 @@ class EventHub:
         self, thread_ids: set[str], after_id: int | None = None, *, client: str | None = None
     ) -> Subscription:
         """Events of these threads: those after `after_id` from the database, then live ones."""
-        if self._count >= MAX_SUBSCRIBERS:
+        if self._count >= MAX_SUBSCRIBERS or self._closing:
             raise HubFull
         held = self._by_client.get(client, 0) if client is not None else 0
         if self.per_client is not None and held >= self.per_client:

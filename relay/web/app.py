@@ -154,6 +154,8 @@ def create_app(settings: Settings) -> Starlette:
         per_client = settings.limits.streams_per_client
         hub = services.hub = EventHub(services.engine, per_client=per_client)
         await hub.start()
+        # What `relay serve` does the moment it is told to stop (relay.cli's server).
+        app.state.loop, app.state.on_stop = asyncio.get_running_loop(), [hub.close_streams]
         listener = _listen(services, {wakeups.JOBS: services.wakeup.set, wakeups.EVENTS: hub.poke})
         stop = asyncio.Event()
         workers = _start_embedded_workers(services, stop)

@@ -19,6 +19,7 @@ from relay.inputs import parse_id
 HEARTBEAT_SECONDS = 15.0
 RECHECK_SECONDS = 30.0
 CLIENT_RETRY_SECONDS = 10  # Retry-After for a client at its limit of streams
+RECONNECT_MS = 1000  # after a stream closed because its process stops
 
 
 @functools.lru_cache(maxsize=256)  # one event goes out to every listener of its thread
@@ -96,6 +97,7 @@ async def _stream(
         event = await subscription.get(max(0.0, min(ping_at, check_at) - time.monotonic()))
         now = time.monotonic()
         if event is not None and event.kind == CLOSED:
+            yield f"retry: {RECONNECT_MS}\n\n"  # the server is stopping: come back soon
             return
         if (event is not None and event.kind == "link") or now >= check_at:
             if not await still_allowed():
