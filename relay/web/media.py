@@ -9,7 +9,7 @@ import os
 from urllib.parse import quote
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -35,13 +35,20 @@ EXTENSIONS = {
     "text/vtt": "vtt",
 }
 FILE_CHUNK = 1024 * 1024
+# The access check and the rendition asked for (:name) in one statement, built once.
+_WITH_RENDITION = access.MESSAGE_SEAT.add_columns(Rendition).outerjoin(
+    Rendition, and_(Rendition.message_id == Message.id, Rendition.name == bindparam("name"))
+)
 
 
 async def for_user(request: Request) -> Response:
+    message_id, name = request.path_params["id"], request.path_params["name"]
     async with services(request).reads.begin() as session:
         who = await require_user(request, session=session)  # one read transaction for both
-        message = await access.message_for_user(session, who.user, request.path_params["id"])
-        rendition = await _rendition(session, message, request.path_params["name"])
+        row, _ = await access.visible_message(
+            session, who.user, message_id, _WITH_RENDITION, name=name
+        )
+        message, rendition = row[3], _found(row[4], name)
     return await _serve(request, message, rendition)
 
 
@@ -67,6 +74,10 @@ async def _rendition(session, message: Message, name: str) -> Rendition:  # type
     rendition = await session.scalar(
         select(Rendition).where(Rendition.message_id == message.id, Rendition.name == name)
     )
+    return _found(rendition, name)
+
+
+def _found(rendition: Rendition | None, name: str) -> Rendition:
     if rendition is None:
         raise NotFound(f"This message has no {name!r} media (yet).")
     return rendition
