@@ -4,7 +4,8 @@ from a live share link, or from being an admin (who may read but not act)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import Row, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +51,7 @@ class Seat:
         )
 
 
-def link_is_live(link: ShareLink) -> bool:
+def link_is_live(link: LinkState) -> bool:
     return link.revoked_at is None and (link.expires_at is None or link.expires_at > utcnow())
 
 
@@ -98,6 +99,19 @@ async def visible_message(
     if row is None or seat is None:
         raise NotFound("No such message.")
     return row, seat
+
+
+def sees(user: User, member: str | None, via_link: str | None, link: LinkState | None) -> bool:
+    """Whether the user sees a thread: a member (`member` is not None) through no link or a
+    live one (`link`: the one their membership came through), or an admin."""
+    if member is not None and (via_link is None or (link is not None and link_is_live(link))):
+        return True
+    return user.is_admin
+
+
+class LinkState(Protocol):
+    revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 def _seat(

@@ -33,7 +33,11 @@ async def principal(request: Request, session: AsyncSession | None = None) -> au
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
     if session is not None:
-        found, token = await _lookup(request, session)
+        # A bearer token's owner is one Core statement: on the session's connection, past
+        # the ORM.
+        found, token = await _lookup(
+            request, await session.connection() if _bearer(request) else session
+        )
     elif _bearer(request):
         # One statement on a read connection: no ORM session to open and close, no BEGIN.
         async with services(request).read_engine.connect() as connection:
