@@ -4,8 +4,10 @@ from a live share link, or from being an admin (who may read but not act)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import links
@@ -49,7 +51,7 @@ class Seat:
         )
 
 
-def link_is_live(link: ShareLink) -> bool:
+def link_is_live(link: LinkState) -> bool:
     return link.revoked_at is None and (link.expires_at is None or link.expires_at > utcnow())
 
 
@@ -58,38 +60,88 @@ def can_change(user: User, message: Message) -> bool:
 
 
 async def thread_for_user(session: AsyncSession, user: User, thread_id: str) -> Seat:
-    """The user's seat in the thread; 404 unless a member (through a live link) or an admin."""
-    thread = await session.get(Thread, thread_id) if len(thread_id) <= 32 else None
-    if thread is None:
+    """The user's seat in the thread; 404 unless a member (through a live link) or an admin.
+    One statement: the thread with the user's membership and the link it came through."""
+    row = None
+    if len(thread_id) <= 32:
+        params = {"user_id": user.id, "thread_id": thread_id}
+        row = (await session.execute(_THREAD_SEAT, params)).first()
+    seat = _seat(user, *row) if row is not None else None
+    if seat is None:
         raise NotFound("No such thread.")
-    member = await session.get(ThreadMember, (thread_id, user.id))
+    return seat
+
+
+async def message_for_user(session: AsyncSession, user: User, message_id: str) -> Message:
+    """The message if the user may see it; otherwise 404, whether it exists or not."""
+    return (await visible_message(session, user, message_id))[0][3]
+
+
+async def message_seat(session: AsyncSession, user: User, message_id: str) -> Seat:
+    return (await visible_message(session, user, message_id))[1]
+
+
+async def visible_message(
+    session: AsyncSession,
+    user: User,
+    message_id: str,
+    query: Select[Any] | None = None,
+    **params: object,
+) -> tuple[Row[Any], Seat]:
+    """The row of MESSAGE_SEAT (thread, membership, link, message) or of a query that adds
+    columns to it, and the user's seat; 404 unless the user may see the message. One
+    statement, built once."""
+    row = None
+    if len(message_id) <= 32:
+        bound = {"user_id": user.id, "message_id": message_id, **params}
+        row = (await session.execute(MESSAGE_SEAT if query is None else query, bound)).first()
+    seat = _seat(user, *row[:3]) if row is not None else None
+    if row is None or seat is None:
+        raise NotFound("No such message.")
+    return row, seat
+
+
+def sees(user: User, member: str | None, via_link: str | None, link: LinkState | None) -> bool:
+    """Whether the user sees a thread: a member (`member` is not None) through no link or a
+    live one (`link`: the one their membership came through), or an admin."""
+    if member is not None and (via_link is None or (link is not None and link_is_live(link))):
+        return True
+    return user.is_admin
+
+
+class LinkState(Protocol):
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
+def _seat(
+    user: User, thread: Thread, member: ThreadMember | None, link: ShareLink | None
+) -> Seat | None:
     if member is not None and member.via_link is not None:
-        link = await session.get(ShareLink, member.via_link)
         if link is None or not link_is_live(link):
             member = None
     if member is not None:
         return Seat(thread, user, member.role, via_link=member.via_link)
     if user.is_admin:
         return Seat(thread, user, None)
-    raise NotFound("No such thread.")
+    return None
 
 
-async def message_for_user(session: AsyncSession, user: User, message_id: str) -> Message:
-    """The message if the user may see it; otherwise 404, whether it exists or not."""
-    await message_seat(session, user, message_id)
-    message = await session.get(Message, message_id)
-    assert message is not None
-    return message
-
-
-async def message_seat(session: AsyncSession, user: User, message_id: str) -> Seat:
-    message = await session.get(Message, message_id) if len(message_id) <= 32 else None
-    if message is None:
-        raise NotFound("No such message.")
-    try:
-        return await thread_for_user(session, user, message.thread_id)
-    except NotFound:
-        raise NotFound("No such message.") from None
+# A thread with the caller's membership (:user_id) and the link that membership came through.
+_SEAT = (
+    select(Thread, ThreadMember, ShareLink)
+    .outerjoin(
+        ThreadMember,
+        and_(ThreadMember.thread_id == Thread.id, ThreadMember.user_id == bindparam("user_id")),
+    )
+    .outerjoin(ShareLink, ShareLink.key == ThreadMember.via_link)
+)
+_THREAD_SEAT = _SEAT.where(Thread.id == bindparam("thread_id"))
+MESSAGE_SEAT = (
+    _SEAT.add_columns(Message)
+    .join(Message, Message.thread_id == Thread.id)
+    .where(Message.id == bindparam("message_id"))
+)
 
 
 async def live_link(session: AsyncSession, token: str) -> ShareLink:
@@ -171,3 +223,32 @@ async def share_urls(
         if (token := links.shown_token(secret, link)) is not None:
             found[thread_id] = f"{origin}/s/{token}"
     return found
+
+
+async def seat_share_url(
+    session: AsyncSession, secret: bytes, origin: str, seat: Seat
+) -> str | None:
+    """The share URL `shown_links` allows this seat's user in its thread, in one query (the
+    seat knows the membership already)."""
+    if seat.user is None or seat.role is None or seat.link is not None:
+        return None
+    if seat.via_link is not None:
+        query, params = _SHOWN_VIA, {"thread_id": seat.thread.id, "key": seat.via_link}
+    elif seat.role is MemberRole.viewer:
+        return None
+    else:
+        query, params = _SHOWN_TO_MEMBER, {"thread_id": seat.thread.id}
+    for link in await session.scalars(query, params):
+        if link_is_live(link):
+            token = links.shown_token(secret, link)
+            return f"{origin}/s/{token}" if token is not None else None
+    return None
+
+
+_SHOWN = (
+    select(ShareLink)
+    .where(ShareLink.thread_id == bindparam("thread_id"), ShareLink.revoked_at.is_(None))
+    .order_by(ShareLink.created_at, ShareLink.key)
+)
+_SHOWN_VIA = _SHOWN.where(ShareLink.key == bindparam("key"))
+_SHOWN_TO_MEMBER = _SHOWN.where(ShareLink.passcode_hash.is_(None))

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -189,13 +189,7 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
 async def token_user(db: AsyncSession | AsyncConnection, token: str) -> tuple[User, bool] | None:
     """(owner, whether its use is due to be recorded) of a bearer token: one statement,
     no write, and no ORM session needed (the hottest lookup: every API request)."""
-    row = (
-        await db.execute(
-            select(*User.__table__.columns, ApiToken.last_used_at)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == digest(token))
-        )
-    ).first()
+    row = (await db.execute(_TOKEN_USER, {"token_hash": digest(token)})).first()
     if row is None:
         return None
     *values, last_used_at = row
@@ -206,6 +200,12 @@ async def token_user(db: AsyncSession | AsyncConnection, token: str) -> tuple[Us
 
 
 _USER_ATTRIBUTES = [User.__mapper__.get_property_by_column(c).key for c in User.__table__.columns]
+# Built once: constructing the statement cost more than running it.
+_TOKEN_USER = (
+    select(*User.__table__.columns, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 async def record_token_use(session: AsyncSession, token: str) -> None:

@@ -156,6 +156,11 @@ class _InlineConnection(aiosqlite.Connection):
         self.stop()
 
 
+# Execution option of a read connection that runs one statement: it needs no BEGIN, since
+# SQLite reads one statement from one snapshot on its own.
+ONE_STATEMENT = "relay_one_statement"
+
+
 def create_read_engine(url: str) -> AsyncEngine:
     """SQLite connections for read-only transactions: run inline, deferred (a snapshot
     beside the writer), refusing writes (PRAGMA query_only)."""
@@ -176,7 +181,8 @@ def create_read_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN")
+        if not connection.get_execution_options().get(ONE_STATEMENT):
+            connection.exec_driver_sql("BEGIN")
 
     return engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.models import AnonymousListen
@@ -18,15 +18,7 @@ async def per_message(
     ids = list(message_ids)
     if not ids:
         return {}
-    rows = await session.execute(
-        select(
-            AnonymousListen.message_id,
-            func.count(),
-            func.count().filter(AnonymousListen.heard.is_(True)),
-        )
-        .where(AnonymousListen.message_id.in_(ids))
-        .group_by(AnonymousListen.message_id)
-    )
+    rows = await (await session.connection()).execute(_PER_MESSAGE, {"ids": ids})
     return {message_id: (count, heard) for message_id, count, heard in rows}
 
 
@@ -41,3 +33,14 @@ async def per_link(session: AsyncSession, link_keys: Iterable[str]) -> dict[str,
         .group_by(AnonymousListen.link_key)
     )
     return {key: count for key, count in rows}
+
+
+_PER_MESSAGE = (
+    select(
+        AnonymousListen.message_id,
+        func.count(),
+        func.count().filter(AnonymousListen.heard.is_(True)),
+    )
+    .where(AnonymousListen.message_id.in_(bindparam("ids", expanding=True)))
+    .group_by(AnonymousListen.message_id)
+)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.models import Message, Rendition, Transcript
@@ -21,7 +22,7 @@ async def load_renditions(session: AsyncSession, message_id: str) -> list[Rendit
 def message_json(
     message: Message,
     *,
-    renditions: list[Rendition],
+    renditions: Sequence[Rendition] | Sequence[Row[Any]],
     media_base: str,
     share_url: str | None,
     transcript: Transcript | None = None,
@@ -66,15 +67,34 @@ def message_json(
 
 async def load_media(
     session: AsyncSession, ids: list[str]
-) -> tuple[dict[str, list[Rendition]], dict[str, Transcript]]:
+) -> tuple[dict[str, list[Row[Any]]], dict[str, Transcript]]:
     """Renditions and transcripts of many messages, in two queries."""
-    renditions: dict[str, list[Rendition]] = {}
-    for rendition in await session.scalars(
-        select(Rendition).where(Rendition.message_id.in_(ids)).order_by(Rendition.name)
-    ):
-        renditions.setdefault(rendition.message_id, []).append(rendition)
+    renditions = await load_renditions_of(session, ids)
     transcripts = {
         t.message_id: t
         for t in await session.scalars(select(Transcript).where(Transcript.message_id.in_(ids)))
     }
     return renditions, transcripts
+
+
+async def load_renditions_of(session: AsyncSession, ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """Renditions of many messages (rows of what message_json shows), in one query."""
+    renditions: dict[str, list[Row[Any]]] = {}
+    for rendition in await (await session.connection()).execute(_RENDITIONS_OF, {"ids": ids}):
+        renditions.setdefault(rendition.message_id, []).append(rendition)
+    return renditions
+
+
+_RENDITIONS_OF = (
+    select(
+        Rendition.message_id,
+        Rendition.name,
+        Rendition.mime,
+        Rendition.bytes,
+        Rendition.width,
+        Rendition.height,
+        Rendition.duration,
+    )
+    .where(Rendition.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Rendition.name)
+)

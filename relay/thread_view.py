@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import access, listener_counts, names
 from relay.access import Seat, link_is_live
-from relay.enums import MemberRole, MessageKind, MessageStatus
-from relay.message_view import load_media, message_json
-from relay.models import Guest, Listen, Message, Reaction, ShareLink, ThreadMember, User
+from relay.enums import MemberRole, MessageKind, MessageStatus, TranscriptStatus
+from relay.message_view import load_media, load_renditions_of, message_json
+from relay.models import (
+    Guest,
+    Listen,
+    Message,
+    Reaction,
+    ShareLink,
+    ThreadMember,
+    Transcript,
+    User,
+)
 
 MAX_MESSAGES = 1000
 
@@ -66,8 +75,7 @@ async def member_document(
     """The thread as a member (or an admin reading) sees it at /api/threads/{id} and /t/{id}."""
     assert seat.user is not None
     thread_id = seat.thread.id
-    shares = await access.share_urls(session, secret, origin, seat.user, {thread_id})
-    urls = member_urls(thread_id, shares.get(thread_id))
+    urls = member_urls(thread_id, await access.seat_share_url(session, secret, origin, seat))
     return await thread_document(session, seat, urls, csrf=csrf)
 
 
@@ -118,37 +126,61 @@ def still_to_hear(
     ]
 
 
-def person(user: User | None, guests: set[str]) -> dict[str, Any]:
+class TranscriptView(NamedTuple):
+    """What the thread document shows of a transcript."""
+
+    status: TranscriptStatus
+    language: str | None
+    text: str
+    error: str | None
+
+
+class Named(Protocol):
+    """A user as the thread document names them: a User, or a row of its columns."""
+
+    id: str
+    display_name: str | None
+    email: str | None
+
+
+def person(user: Named | None, guests: set[str]) -> dict[str, Any]:
     if user is None:
         return {"id": None, "name": names.UNKNOWN, "guest": False}
     return {"id": user.id, "name": display_name(user), "guest": user.id in guests}
 
 
-def display_name(user: User) -> str:
-    return names.display_name(user)
+def display_name(user: Named) -> str:
+    return names.name_of(user.display_name, user.email)
 
 
 # Users by id, which of them are guests, and who has heard each message.
-People = tuple[dict[str, User], set[str], dict[str, set[str]]]
+People = tuple[dict[str, Named], set[str], dict[str, set[str]]]
 
 
 async def thread_document(
     session: AsyncSession, seat: Seat, urls: Urls, *, csrf: str | None
 ) -> dict[str, Any]:
     thread = seat.thread
-    messages = list(
-        await session.scalars(
-            select(Message)
-            .where(Message.thread_id == thread.id)
-            .order_by(Message.created_at, Message.id)
-            .limit(MAX_MESSAGES)
-        )
-    )
+    # Rows, not ORM objects (building those cost more than the statement): a row of the
+    # messages table reads like a Message here, and its transcript's columns come along.
+    connection = await session.connection()
+    rows = (await connection.execute(_MESSAGES, {"thread_id": thread.id})).all()
+    messages = cast(list[Message], rows)
+    transcripts = {
+        row.id: TranscriptView(row.t_status, row.t_language, row.t_text, row.t_error)
+        for row in rows
+        if row.t_status is not None
+    }
     members = await _live_members(session, thread.id)
     # The caller too: a guest who has not posted yet is still a guest.
     me = {seat.user.id} if seat.user is not None else set()
     items, (people, guests, heard_by) = await message_items(
-        session, seat, urls, messages, also={thread.owner_id, *me, *(uid for uid, _ in members)}
+        session,
+        seat,
+        urls,
+        messages,
+        also={thread.owner_id, *me, *(uid for uid, _ in members)},
+        transcripts=transcripts,
     )
     member_ids = [uid for uid, role in members if role is not MemberRole.viewer]
     me_id = seat.user.id if seat.user is not None else None
@@ -183,35 +215,45 @@ async def message_items(
     messages: Sequence[Message],
     *,
     also: set[str] | None = None,
+    transcripts: dict[str, TranscriptView] | dict[str, Transcript] | None = None,
 ) -> tuple[list[dict[str, Any]], People]:
     """The messages as the thread document lists them, in a fixed number of queries however
-    many there are; with the people they name (and those in `also`)."""
+    many there are; with the people they name (and those in `also`). `transcripts`: those of
+    the messages when the caller has read them already (all of them, even if none)."""
     me = seat.user
     ids = [m.id for m in messages]
-    renditions, transcripts = await load_media(session, ids)
-    listens = list(await session.scalars(select(Listen).where(Listen.message_id.in_(ids))))
-    nameless = await listener_counts.per_message(session, ids)
-    reactions = list(
-        await session.scalars(
-            select(Reaction).where(Reaction.message_id.in_(ids)).order_by(Reaction.id)
-        )
-    )
+    if transcripts is None:
+        renditions, transcripts = await load_media(session, ids)
+    else:
+        renditions = await load_renditions_of(session, ids)
+    # Plain rows on the session's connection: ORM objects cost more to build than the
+    # statements do to run, and nothing here changes them.
+    connection = await session.connection()
+    listens = (await connection.execute(_LISTENS, {"ids": ids})).all()
+    # Only authors see who played their messages without a name.
+    mine_ids = [m.id for m in messages if me is not None and m.author_id == me.id]
+    nameless = await listener_counts.per_message(session, mine_ids)
+    reactions = (await connection.execute(_REACTIONS, {"ids": ids})).all()
     people_ids = (
         {m.author_id for m in messages}
         | {lst.user_id for lst in listens}
         | {r.user_id for r in reactions}
         | (also or set())
     )
-    people = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(people_ids)))}
-    guests = set(await session.scalars(select(Guest.user_id).where(Guest.user_id.in_(people_ids))))
+    people: dict[str, Named] = {}
+    guests: set[str] = set()
+    for user in await connection.execute(_PEOPLE, {"ids": list(people_ids)}):
+        people[user.id] = user
+        if user.guest is not None:
+            guests.add(user.id)
 
-    by_message: dict[str, list[Listen]] = {}
+    by_message: dict[str, list[Row[Any]]] = {}
     heard_by: dict[str, set[str]] = {}
     for listen in listens:
         by_message.setdefault(listen.message_id, []).append(listen)
         if listen.heard:
             heard_by.setdefault(listen.message_id, set()).add(listen.user_id)
-    reactions_of: dict[str, list[Reaction]] = {}
+    reactions_of: dict[str, list[Row[Any]]] = {}
     for reaction in reactions:
         reactions_of.setdefault(reaction.message_id, []).append(reaction)
 
@@ -316,14 +358,54 @@ async def links_used(session: AsyncSession, link_keys: Sequence[str]) -> dict[st
 
 async def _live_members(session: AsyncSession, thread_id: str) -> list[tuple[str, MemberRole]]:
     """Members in joining order, leaving out those whose link has died."""
-    rows = await session.execute(
-        select(ThreadMember, ShareLink)
-        .outerjoin(ShareLink, ShareLink.key == ThreadMember.via_link)
-        .where(ThreadMember.thread_id == thread_id)
-        .order_by(ThreadMember.joined_at, ThreadMember.user_id)
-    )
+    rows = await (await session.connection()).execute(_MEMBERS, {"thread_id": thread_id})
     return [
-        (member.user_id, member.role)
-        for member, link in rows
-        if member.via_link is None or (link is not None and link_is_live(link))
+        (row.user_id, row.role)
+        for row in rows
+        # The row's revoked_at and expires_at are its link's.
+        if row.via_link is None or (row.link is not None and link_is_live(cast(ShareLink, row)))
     ]
+
+
+# The statements of a thread document, built once (building one costs about as much as running
+# it); :ids expands to the thread's message ids, or to the people it names.
+_IDS = bindparam("ids", expanding=True)
+_MESSAGES = (
+    select(
+        Message.__table__,
+        Transcript.status.label("t_status"),
+        Transcript.language.label("t_language"),
+        Transcript.text.label("t_text"),
+        Transcript.error.label("t_error"),
+    )
+    .outerjoin(Transcript, Transcript.message_id == Message.id)
+    .where(Message.thread_id == bindparam("thread_id"))
+    .order_by(Message.created_at, Message.id)
+    .limit(MAX_MESSAGES)
+)
+_LISTENS = select(Listen.message_id, Listen.user_id, Listen.position, Listen.heard).where(
+    Listen.message_id.in_(_IDS)
+)
+_REACTIONS = (
+    select(Reaction.id, Reaction.message_id, Reaction.user_id, Reaction.emoji, Reaction.at)
+    .where(Reaction.message_id.in_(_IDS))
+    .order_by(Reaction.id)
+)
+_PEOPLE = (
+    select(User.id, User.display_name, User.email, Guest.user_id.label("guest"))
+    .outerjoin(Guest, Guest.user_id == User.id)
+    .where(User.id.in_(_IDS))
+)
+_MEMBERS = (
+    select(
+        ThreadMember.user_id,
+        ThreadMember.role,
+        ThreadMember.via_link,
+        ShareLink.key.label("link"),
+        ShareLink.revoked_at,
+        ShareLink.expires_at,
+    )
+    .outerjoin(ShareLink, ShareLink.key == ThreadMember.via_link)
+    .where(ThreadMember.thread_id == bindparam("thread_id"))
+    .order_by(ThreadMember.joined_at, ThreadMember.user_id)
+)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from relay import auth
 from relay.context import Services
+from relay.db import ONE_STATEMENT
 from relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from relay.inputs import MAX_ID
 
@@ -32,10 +33,15 @@ async def principal(request: Request, session: AsyncSession | None = None) -> au
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
     if session is not None:
-        found, token = await _lookup(request, session)
+        # A bearer token's owner is one Core statement: on the session's connection, past
+        # the ORM.
+        found, token = await _lookup(
+            request, await session.connection() if _bearer(request) else session
+        )
     elif _bearer(request):
-        # One statement on a read connection: no ORM session to open and close.
+        # One statement on a read connection: no ORM session to open and close, no BEGIN.
         async with services(request).read_engine.connect() as connection:
+            await connection.execution_options(**{ONE_STATEMENT: True})
             found, token = await _lookup(request, connection)
     else:
         # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
