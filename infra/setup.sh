@@ -13,9 +13,10 @@ if [ "$mode" = "--test" ]; then
     need_cmds+=(swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached curl node npm)
     need_pkgs+=(swift swift-proxy swift-object swift-account swift-container memcached curl nodejs npm)
     # Test speech (espeak-ng), the browser for Playwright (chromium), syscall tracing of
-    # ffmpeg on hostile input (strace).
-    need_cmds+=(espeak-ng chromium strace)
-    need_pkgs+=(espeak-ng chromium strace)
+    # ffmpeg on hostile input (strace), nginx and systemd-analyze to check
+    # the deployment files.
+    need_cmds+=(espeak-ng chromium strace nginx systemd-analyze)
+    need_pkgs+=(espeak-ng chromium strace nginx systemd)
 fi
 
 missing=()
