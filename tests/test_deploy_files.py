@@ -27,15 +27,24 @@ def manifests() -> list[dict]:
 
 def test_kubernetes_manifests_match_the_api_schemas() -> None:
     docs = manifests()
-    assert {d["kind"] for d in docs} >= {"ConfigMap", "Deployment", "Service", "Ingress"}
+    assert {d["kind"] for d in docs} >= {
+        "ConfigMap",
+        "Deployment",
+        "Job",
+        "Service",
+        "Ingress",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+    }
     for doc in docs:
         kubernetes_validate.validate(doc, KUBERNETES, strict=True)
 
 
 def test_kubernetes_commands_and_variables_are_relays_own() -> None:
     known = variables_in_source()
-    pods = [d["spec"]["template"]["spec"] for d in manifests() if d["kind"] == "Deployment"]
-    assert len(pods) == 2
+    kinds = ("Deployment", "Job")
+    pods = [d["spec"]["template"]["spec"] for d in manifests() if d["kind"] in kinds]
+    assert len(pods) == 3  # web, worker, the migration
     for pod in pods:
         for container in pod.get("initContainers", []) + pod["containers"]:
             command = container["command"]
