@@ -45,16 +45,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Alembic announces each of its plugins at INFO on every start.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
+    from relay import logs
+
+    logs.configure(settings.log_format)
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "worker":
@@ -107,7 +107,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         proxy_headers=True,
         log_level="info",
-        log_config=logs.uvicorn_config(),
+        log_config=logs.uvicorn_json_config()
+        if settings.log_format == "json"
+        else logs.uvicorn_config(),
         timeout_graceful_shutdown=10,
     )
     Server(config).run()

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from relay import wakeups
+from relay import logs, wakeups
 from relay.db import Sessionmaker, utcnow
 from relay.enums import JobState
 from relay.models import Job
@@ -52,11 +52,14 @@ def enqueue(
     run_at: datetime | None = None,
 ) -> Job:
     """Add a job to the caller's transaction; it becomes visible when that commits."""
+    payload = dict(payload or {})
+    if (request_id := logs.REQUEST_ID.get()) is not None:
+        payload.setdefault("request_id", request_id)  # its log lines name the request
     job = Job(
         kind=kind,
         message_id=message_id,
         owner_id=owner_id,
-        payload=payload or {},
+        payload=payload,
         state=JobState.queued,
         max_attempts=max_attempts,
         run_at=run_at or utcnow(),

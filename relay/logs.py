@@ -1,10 +1,15 @@
-"""Logging set-up for `relay serve`: the access log never records a share link's token."""
+"""Logging set-up for `relay serve` and `relay worker`: text or JSON lines
+(RELAY_LOG_FORMAT), each carrying the id of the request it belongs to (also into the jobs
+that request queued); the access log never records a share link's token."""
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 # /s/<token> in a path, and s%2F<token> inside a query (oEmbed's url=).
@@ -33,3 +38,66 @@ def uvicorn_config() -> dict[str, Any]:
     config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
     config["handlers"]["access"]["filters"] = ["redact_tokens"]
     return config
+
+
+# The id of the request being served (or of the request that queued the job being run).
+REQUEST_ID: ContextVar[str | None] = ContextVar("relay_request_id", default=None)
+_FIELDS = ("request_id", "route", "method", "path", "status", "duration_ms", "message_id", "job")
+
+
+class WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _FIELDS:
+            if (value := getattr(record, name, None)) is not None:
+                line[name] = value
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(log_format: str) -> None:
+    """The root logger for `relay serve` and `relay worker`: text, or JSON lines."""
+    handler = logging.StreamHandler()
+    handler.addFilter(WithRequestId())
+    if log_format == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def uvicorn_json_config() -> dict[str, Any]:
+    """uvicorn's own lines as JSON too; its access log is replaced by Relay's (request_log)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": WithRequestId}},
+        "formatters": {"json": {"()": JsonLines}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }

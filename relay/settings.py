@@ -172,6 +172,7 @@ class Settings:
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    log_format: str = "text"  # or "json": one object per line
     # Who may read /metrics: a bearer token, or a client address in these networks.
     metrics_token: str = ""
     metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
@@ -186,6 +187,10 @@ class Settings:
         if self.mail.smtp_url and urlsplit(self.mail.smtp_url).scheme not in SMTP_SCHEMES:
             raise SettingsError(
                 "RELAY_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://"
+            )
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(
+                f"RELAY_LOG_FORMAT must be 'text' or 'json', not {self.log_format!r}"
             )
         for network in self.metrics_networks:
             try:
@@ -291,6 +296,7 @@ class Settings:
                 open_uploads=_int(env, "RELAY_OPEN_UPLOADS_PER_USER", 10),
                 min_free_bytes=_int(env, "RELAY_MIN_FREE_BYTES", 1024 * MiB),
             ),
+            log_format=env.get("RELAY_LOG_FORMAT", "text"),
             metrics_token=env.get("RELAY_METRICS_TOKEN", ""),
             metrics_networks=tuple(
                 n.strip()

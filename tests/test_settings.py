@@ -70,6 +70,7 @@ EVERY = {
     "RELAY_NOTIFY_DELAY_SECONDS": "120",
     "RELAY_DIGEST_HOUR": "7",
     "RELAY_METRICS_TOKEN": "scrape",
+    "RELAY_LOG_FORMAT": "json",
     "RELAY_METRICS_NETWORKS": "10.0.0.0/8, fd00::/8",
 }
 
@@ -183,6 +184,7 @@ def test_every_variable_parsed() -> None:
     )
     assert s.mail.enabled
     assert (s.metrics_token, s.metrics_networks) == ("scrape", ("10.0.0.0/8", "fd00::/8"))
+    assert s.log_format == "json"
 
 
 @pytest.mark.parametrize(

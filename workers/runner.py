@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import events, jobs, metrics, throttle, upload_service
+from relay import events, jobs, logs, metrics, throttle, upload_service
 from relay.context import Services
 from workers import media_job, notify_job, transcript_job
 from workers.context import Context
@@ -93,7 +93,11 @@ class Worker:
             await self._fail(handler, job, "It was tried too often without finishing.")
             return True
         began, outcome = time.perf_counter(), "done"
+        # The work's log lines carry the id of the request that queued it (a task copies
+        # the context it is created in).
+        request = logs.REQUEST_ID.set(job.payload.get("request_id"))
         work = asyncio.create_task(handler.run(self.context, job))
+        logs.REQUEST_ID.reset(request)
         beat = asyncio.create_task(self._heartbeat(job, work))
         stopping = asyncio.create_task(self.stop.wait())
         try:

@@ -46,6 +46,7 @@ from relay.web import (
 from relay.web.http import principal
 from relay.web.metrics_page import RequestMetrics
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
+from relay.web.request_log import RequestIds
 
 log = logging.getLogger("relay")
 STOP_SECONDS = 10.0  # for embedded workers to hand their jobs back on shutdown
@@ -140,6 +141,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
+        Middleware(RequestIds, log_requests=settings.log_format == "json"),
         Middleware(RequestMetrics),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(ServerErrors),
