@@ -33,7 +33,7 @@ from tests.bench.core import (
     upload_file,
 )
 from tests.bench.upload import write_random_file
-from tests.support.server import ROOT, free_port, serve
+from tests.support.server import ROOT, free_port, nginx, serve
 
 SECONDS = 4
 THREADS, CONNECTIONS = 2, 32
@@ -151,22 +151,6 @@ def nginx_conf(tmp: Path, relay_port: int, media_dir: Path) -> tuple[Path, int]:
     conf = tmp / "nginx.conf"
     conf.write_text(text)
     return conf, port
-
-
-@contextlib.contextmanager
-def nginx(conf: Path, tmp: Path) -> Iterator[None]:
-    temp = tmp / "nginx-temp"
-    temp.mkdir(exist_ok=True)
-    argv = ["nginx", "-c", str(conf), "-p", str(temp), "-g", "daemon off;"]
-    proc = subprocess.Popen(argv, stderr=(tmp / "nginx.log").open("wb"), start_new_session=True)
-    try:
-        time.sleep(0.5)
-        if proc.poll() is not None:
-            raise RuntimeError((tmp / "nginx.log").read_text())
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@
 //           `Upload-Defer-Length: 1` at creation, PATCHes of --chunk-size bytes (default
 //           256 KiB), and the PATCH that ends the stream carries Upload-Length.
 // message-id  sent as Upload-Metadata `message`, so the bytes go to that existing message.
+// --pace-ms N  (deferred) each 64 KiB of the file arrives N ms after the last, as from a
+//           recorder, so uploads are still running when a test stops a process.
 //
 // On success prints one JSON line: {"url", "bytes", "requests": [{method, status, ...}]};
 // on failure prints the error on stderr and exits with 1 (2 for bad arguments).
@@ -17,13 +19,13 @@
 
 import { createReadStream, statSync } from 'node:fs'
 import { basename, extname } from 'node:path'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Transform } from 'node:stream'
 import { parseArgs } from 'node:util'
 
 import * as tus from 'tus-js-client'
 
 const USAGE =
-  'usage: node upload.mjs [--chunk-size BYTES] -- <endpoint> <token> <file> <known|deferred> [message-id]'
+  'usage: node upload.mjs [--chunk-size BYTES] [--pace-ms N] -- <endpoint> <token> <file> <known|deferred> [message-id]'
 
 function fail(message, code = 1) {
   process.stderr.write(`${message}\n`)
@@ -34,7 +36,7 @@ let parsed
 try {
   parsed = parseArgs({
     allowPositionals: true,
-    options: { 'chunk-size': { type: 'string' } },
+    options: { 'chunk-size': { type: 'string' }, 'pace-ms': { type: 'string' } },
   })
 } catch (err) {
   fail(`${err.message}\n${USAGE}`, 2)
@@ -59,7 +61,17 @@ try {
 // An fs.ReadStream lets tus-js-client stat the file and re-read any slice (known length). Piped
 // through a PassThrough it is just a Readable: tus-js-client then buffers one chunk at a time and
 // learns the length only when the stream ends, which needs uploadLengthDeferred and a chunkSize.
-const source = mode === 'known' ? createReadStream(path) : createReadStream(path).pipe(new PassThrough())
+// --pace-ms N (deferred): each chunk becomes available N ms after the last, as a recorder's.
+const pace = Number(parsed.values['pace-ms'] ?? 0)
+const paced = new Transform({
+  transform(chunk, _encoding, done) {
+    setTimeout(() => done(null, chunk), pace)
+  },
+})
+const source =
+  mode === 'known'
+    ? createReadStream(path)
+    : createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(pace > 0 ? paced : new PassThrough())
 
 const TYPES = { webm: 'video/webm', mp4: 'video/mp4', m4a: 'audio/mp4', ogg: 'audio/ogg', wav: 'audio/wav' }
 const metadata = {
@@ -79,7 +91,8 @@ const upload = new tus.Upload(source, {
   chunkSize,
   uploadLengthDeferred: mode === 'deferred',
   // A retry would hide a protocol error from the outcome; it still shows in `requests`.
-  retryDelays: [0, 1000, 3000],
+  // tus-js-client's own default: what an ordinary client lives with (about 9 s of retries).
+  retryDelays: [0, 1000, 3000, 5000],
   // Never resume an upload of an earlier run from a stored URL: every run creates one.
   storeFingerprintForResuming: false,
   onAfterResponse(req, res) {

@@ -4,13 +4,14 @@ or the app of a test behind uvicorn on the test's own loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,3 +208,20 @@ async def upload(
         response = await client.patch(url, content=chunk, headers=headers)
         assert response.status_code == 204, response.text
         offset = int(response.headers["Upload-Offset"])
+
+
+@contextlib.contextmanager
+def nginx(conf: Path, tmp: Path) -> Iterator[None]:
+    """nginx with this configuration, in the foreground, until the block ends."""
+    temp = tmp / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    argv = ["nginx", "-c", str(conf), "-p", str(temp), "-g", "daemon off;"]
+    proc = subprocess.Popen(argv, stderr=(tmp / "nginx.log").open("wb"), start_new_session=True)
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError((tmp / "nginx.log").read_text())
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

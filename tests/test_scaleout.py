@@ -1,0 +1,129 @@
+"""Relay spread out on this machine, as the README's "At scale" runs it: nginx (infra/nginx.conf)
+in front of two `relay serve` processes without workers and two `relay worker` processes, on
+PostgreSQL + Swift. A dozen tus-js-client uploads with the client's default retries go through
+nginx while one web process and one worker are killed with SIGKILL: every upload resumes on
+the other instance by itself and every message becomes ready with its duration. A listener on
+one web process hears a reply posted on the other within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.media import make_webm
+from tests.support.server import ROOT, add_user, free_port, nginx, serve, worker
+from tests.test_tus_interop import SCRIPT, node
+
+pytestmark = pytest.mark.parametrize("relay_env", ["scaled"], indirect=True)
+UPLOADS = 12
+SECONDS = 6.0
+
+
+def front_conf(tmp: Path, ports: list[int]) -> tuple[Path, int]:
+    """infra/nginx.conf with this run's two web processes and a free port."""
+    port = free_port()
+    text = (ROOT / "infra" / "nginx.conf").read_text()
+    servers = "\n        ".join(f"server 127.0.0.1:{p};" for p in ports)
+    for old, new in [
+        ("pid /run/nginx-relay.pid;", f"pid {tmp / 'nginx.pid'};"),
+        ("server 127.0.0.1:8000;", servers),
+        ("listen 8080;", f"listen 127.0.0.1:{port};"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    conf = tmp / "nginx.conf"
+    conf.write_text(text)
+    return conf, port
+
+
+async def heard_within(listen_base: str, post_base: str, token: str) -> float:
+    """Seconds from a reply posted on one web process to its event on the other's stream."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=auth, timeout=30) as client:
+        body = {"kind": "text", "body": "Anyone there?"}
+        first = (await client.post(f"{post_base}/api/messages", json=body)).json()
+        url = f"{listen_base}/api/threads/{first['thread_id']}/events"
+        async with client.stream("GET", url) as stream:
+            lines = stream.aiter_lines()
+            await anext(lines)  # the retry hint: the stream is open
+            began = time.monotonic()
+            reply = {"kind": "text", "body": "Here.", "parent_id": first["id"]}
+            posted = await client.post(f"{post_base}/api/messages", json=reply)
+            assert posted.status_code == 201, posted.text
+            async for line in lines:
+                if line.startswith("event: message"):
+                    return time.monotonic() - began
+    raise AssertionError("the stream ended without the reply")
+
+
+async def test_uploads_survive_a_killed_web_process_and_worker(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = relay_env | {"RELAY_JOB_LEASE_SECONDS": "4", "RELAY_WORKERS": "0"}
+    env["RELAY_OPEN_UPLOADS_PER_USER"] = str(2 * UPLOADS)  # one person sends them all
+    token = add_user(env, "kim@example.org")
+    web_a, base_a = serve(env, tmp_path / "a.log")
+    web_b, base_b = serve(env, tmp_path / "b.log")
+    workers = [worker(env, tmp_path / f"w{i}.log") for i in (1, 2)]
+    ports = [int(base.rsplit(":", 1)[1]) for base in (base_a, base_b)]
+    conf, port = front_conf(tmp_path, ports)
+    video = make_webm(tmp_path / "camera.webm", seconds=SECONDS, size="640x480")
+    try:
+        with nginx(conf, tmp_path):
+            front = f"http://127.0.0.1:{port}"
+            # Live updates cross processes: posted on A, heard on B.
+            delays = [await heard_within(base_b, base_a, token) for _ in range(5)]
+            assert sorted(delays)[-1] < 1.0, delays
+
+            # Recorder-like: 64 KiB every 150 ms, so the uploads run when the kills come.
+            argv = [node(), str(SCRIPT), "--chunk-size", str(64 * 1024), "--pace-ms", "150", "--"]
+            uploads = [
+                await asyncio.create_subprocess_exec(
+                    *argv,
+                    f"{front}/api/uploads/",
+                    token,
+                    str(video),
+                    "deferred",
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                for _ in range(UPLOADS)
+            ]
+            await asyncio.sleep(1.0)  # mid-way: uploads are running
+            web_a.kill()
+            workers[0].kill()
+            results = await asyncio.wait_for(
+                asyncio.gather(*(u.communicate() for u in uploads)), 120
+            )
+            resumed = 0
+            for upload, (out, err) in zip(uploads, results, strict=True):
+                assert upload.returncode == 0, err.decode()[-2000:]
+                done = json.loads(out.decode().splitlines()[-1])
+                assert done["bytes"] == video.stat().st_size
+                resumed += any(r["method"] == "HEAD" for r in done["requests"])
+            assert resumed > 0  # some PATCHes were cut by the kill: their clients resumed
+
+            auth = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=front, headers=auth, timeout=30) as client:
+                deadline = time.monotonic() + 180
+                while True:
+                    listed = (await client.get("/api/messages")).json()["messages"]
+                    videos = [m for m in listed if m["kind"] != "text"]
+                    if len(videos) == UPLOADS and all(
+                        m["status"] in ("ready", "failed") for m in videos
+                    ):
+                        break
+                    assert time.monotonic() < deadline, [m["status"] for m in videos]
+                    await asyncio.sleep(0.5)
+            assert [m["status"] for m in videos] == ["ready"] * UPLOADS
+            for message in videos:
+                assert abs(message["duration"] - SECONDS) < 0.5, message
+                assert {r["name"] for r in message["renditions"]} >= {"video", "audio", "poster"}
+    finally:
+        for process in (*workers, web_a, web_b):
+            process.stop()
