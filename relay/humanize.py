@@ -68,9 +68,7 @@ def relative(value: datetime | str | None, lang: str, now: datetime | None = Non
         return words["yesterday"]
     if days < 7:
         return count("day", days)
-    month = _MONTHS.get(lang, _MONTHS["en"])[when.month - 1]
-    year = "" if when.year == now.year else f" {when.year}"
-    return f"{when.day} {month}{year}"
+    return _day_month(when, now, lang)
 
 
 _WEEKDAYS = {
@@ -91,6 +89,11 @@ def short(value: datetime | str | None, lang: str, now: datetime | None = None) 
         return _WORDS.get(lang, _WORDS["en"])["yesterday"]
     if days < 7:
         return _WEEKDAYS.get(lang, _WEEKDAYS["en"])[when.weekday()]
+    return _day_month(when, now, lang)
+
+
+def _day_month(when: datetime, now: datetime, lang: str) -> str:
+    """ "7 Dec", with the year when it is not this one: "7 Dec 2025"."""
     month = _MONTHS.get(lang, _MONTHS["en"])[when.month - 1]
     year = "" if when.year == now.year else f" {when.year}"
     return f"{when.day} {month}{year}"

@@ -18,7 +18,13 @@ from starlette.types import Receive, Scope, Send
 from relay import access
 from relay.errors import NotFound
 from relay.models import Message, Rendition, ShareLink, ThreadMember
-from relay.ranges import RangeNotSatisfiable, not_modified, parse_range, range_applies
+from relay.ranges import (
+    ByteRange,
+    RangeNotSatisfiable,
+    not_modified,
+    parse_range,
+    range_applies,
+)
 from relay.storage import files
 from relay.storage.base import Storage, inline_disposition
 from relay.web import link_auth
@@ -168,14 +174,20 @@ def _file_response(request: Request, opened: files.OpenFile, headers: dict[str, 
             headers["Content-Range"] = f"bytes */{size}"
             headers["Content-Length"] = "0"
             return FileSlice(opened.fd, 0, 0, 416, headers)
+    start, stop, status = _span(byte_range, size, headers)
+    if request.method == "HEAD":
+        stop = start
+    return FileSlice(opened.fd, start, stop, status, headers)
+
+
+def _span(byte_range: ByteRange | None, size: int, headers: dict[str, str]) -> tuple[int, int, int]:
+    """Where the answer starts and stops, and its status; sets the length headers."""
     start, stop, status = 0, size, 200
     if byte_range is not None:
         start, stop, status = byte_range.start, byte_range.stop, 206
         headers["Content-Range"] = byte_range.content_range(size)
     headers["Content-Length"] = str(stop - start)
-    if request.method == "HEAD":
-        stop = start
-    return FileSlice(opened.fd, start, stop, status, headers)
+    return start, stop, status
 
 
 def _validators(headers: dict[str, str]) -> dict[str, str]:
@@ -193,11 +205,7 @@ def _stream(
     except RangeNotSatisfiable:
         headers["Content-Range"] = f"bytes */{size}"
         return Response(status_code=416, headers=headers)
-    start, stop, status = 0, size, 200
-    if byte_range is not None:
-        start, stop, status = byte_range.start, byte_range.stop, 206
-        headers["Content-Range"] = byte_range.content_range(size)
-    headers["Content-Length"] = str(stop - start)
+    start, stop, status = _span(byte_range, size, headers)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     body = storage.read(rendition.storage_key, start, stop)
