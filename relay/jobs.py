@@ -25,6 +25,7 @@ ERROR_LIMIT = 8000
 
 # The kinds of job, each run by its handler in workers/ (the table is in workers/runner.py).
 MEDIA_JOB = "media"  # an upload into verified renditions; the message becomes ready
+LIVE_JOB = "live"  # the same while a recording is still arriving, and its transcript
 TRANSCRIBE_JOB = "transcribe"  # a playable message's audio into its transcript
 ANNOUNCE_JOB = "announce"  # a message others can now see into notification batches
 NOTIFY_JOB = "notify"  # a due batch into one mail (relay.notify)

@@ -45,6 +45,9 @@ class JobSettings:
     transcribe_attempts: int = 3
     retry_base_seconds: float = 5.0
     poll_seconds: float = 0.5
+    # Recordings transcoded while they arrive, at once per worker process (each waits on its
+    # upload, so they run beside the other jobs); 0: only after the last byte.
+    live: int = 2
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ class Settings:
                 transcribe_attempts=_int(env, "RELAY_JOB_TRANSCRIBE_ATTEMPTS", 3),
                 retry_base_seconds=_float(env, "RELAY_JOB_RETRY_BASE_SECONDS", 5.0),
                 poll_seconds=_float(env, "RELAY_JOB_POLL_SECONDS", 0.5),
+                live=_int(env, "RELAY_LIVE_JOBS", 2),
             ),
             media=MediaSettings(
                 ffmpeg_concurrency=_int(env, "RELAY_FFMPEG_CONCURRENCY", 1),
@@ -330,6 +334,7 @@ def _bounds(s: Settings) -> list[tuple[str, float, float, float]]:
         ("RELAY_JOB_TRANSCRIBE_ATTEMPTS", s.jobs.transcribe_attempts, 1, 100),
         ("RELAY_JOB_RETRY_BASE_SECONDS", s.jobs.retry_base_seconds, 0, 3600),
         ("RELAY_JOB_POLL_SECONDS", s.jobs.poll_seconds, 0.01, 60),
+        ("RELAY_LIVE_JOBS", s.jobs.live, 0, 64),
         ("RELAY_FFMPEG_CONCURRENCY", s.media.ffmpeg_concurrency, 1, 64),
         ("RELAY_FFMPEG_THREADS", s.media.ffmpeg_threads, 0, 64),
         ("RELAY_FFMPEG_NICE", s.media.ffmpeg_nice, 0, 19),

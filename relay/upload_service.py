@@ -180,7 +180,9 @@ async def finish(services: Services, upload_id: str) -> None:
         message.original_key = state.key
         message.original_type = upload.metadata_json.get("filetype", "")[:200]
         message.original_name = upload.metadata_json.get("filename", "")[:300]
-        lifecycle.mark_processing(session, message, attempts=services.settings.jobs.max_attempts)
+        await lifecycle.mark_processing(
+            session, message, attempts=services.settings.jobs.max_attempts
+        )
     services.wakeup.set()
 
 

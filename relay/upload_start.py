@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay import keys
+from relay import keys, lifecycle
 from relay.context import Services
 from relay.db import utcnow
 from relay.enums import MessageKind
@@ -90,6 +90,8 @@ async def start_message(
                     services, upload_id, message_id, who.user_id, length, meta, state
                 )
                 session.add(upload)
+                if length is None and _can_follow(services, state):
+                    lifecycle.queue_live(session, message, upload_id)
     except BaseException:
         if state is not None:
             await services.storage.upload_abort(state)
@@ -117,6 +119,12 @@ async def open_upload(
     except BaseException:
         await services.storage.upload_abort(state)
         raise
+
+
+def _can_follow(services: Services, state: UploadState) -> bool:
+    """Whether a worker can transcode this recording while it arrives: live jobs are on,
+    and the upload's bytes are a file workers can read as it grows (the local store)."""
+    return services.settings.jobs.live > 0 and services.storage.local_path(state.key) is not None
 
 
 async def _begin(services: Services, message_id: str, upload_id: str) -> UploadState:

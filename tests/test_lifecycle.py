@@ -37,7 +37,7 @@ def test_text_is_ready_at_once_and_a_recording_waits_for_its_upload() -> None:
 async def test_processing_queues_the_media_job_and_is_announced_once(services: Services) -> None:
     message_id = await _message(services)
     async with services.sessions.begin() as session:
-        lifecycle.mark_processing(session, await session.get(Message, message_id), attempts=4)
+        await lifecycle.mark_processing(session, await session.get(Message, message_id), attempts=4)
     async with services.sessions.begin() as session:
         assert (await session.get(Message, message_id)).status is MessageStatus.processing
         job = (await session.scalars(select(Job))).one()

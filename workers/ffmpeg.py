@@ -11,11 +11,12 @@ import contextlib
 import os
 import shutil
 import signal
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from workers.analysis import SILENCE_MIN_SECONDS, SILENCE_NOISE_DB, WAVEFORM_RATE
 from workers.errors import FFmpegError, FFmpegTimeout
-from workers.filters import LOUDNESS, box_scale, filter_value
+from workers.filters import LOUDNESS, box_scale, filter_value, loudnorm_filter
 
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
@@ -34,6 +35,8 @@ FPS_CAP = 30
 PREVIEW_FPS = 10
 PREVIEW_WIDTH = 320
 PREVIEW_QUALITY = 60
+WHISPER_RATE = 16000
+KEYFRAME_SECONDS = 2  # live outputs: a fragment per keyframe
 
 
 def probe_args(src: Path, fmt: str) -> list[str]:
@@ -58,6 +61,20 @@ def analysis_args(
     """One decode of the first audio track into: mono PCM for the waveform (`pcm`), a
     silencedetect metadata file (`silences`) and, if `loudness`, loudnorm's measurement
     (JSON at the end of stderr, hence log level info)."""
+    graph, outputs = _analysis_graph("[0:a:0]", pcm, silences, loudness=loudness)
+    return [
+        *_ffmpeg("info" if loudness else "error"),
+        *_input(src, fmt, seconds=max_seconds),
+        *["-filter_complex", graph, *outputs],
+    ]
+
+
+def _analysis_graph(
+    source: str, pcm: Path, silences: Path, *, speech: Path | None = None, loudness: bool = False
+) -> tuple[str, list[str]]:
+    """(filter graph, output options) that split audio `source` into the analysis outputs:
+    silences and loudness measured (nothing written), PCM for the waveform, and for Whisper
+    when `speech` is given."""
     # silencedetect only reads, so the loudnorm measurement can follow it in one chain.
     chain = (
         f"silencedetect=noise={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS},"
@@ -66,21 +83,20 @@ def analysis_args(
     )
     if loudness:
         chain += f",loudnorm={LOUDNESS}:print_format=json"
-    graph = (
-        f"[0:a:0]asplit=2[m][w];[m]{chain},anullsink;"
-        f"[w]aformat=sample_fmts=s16:sample_rates={WAVEFORM_RATE}:channel_layouts=mono[pcm]"
-    )
-    return [
-        *_ffmpeg("info" if loudness else "error"),
-        *_input(src, fmt, seconds=max_seconds),
-        "-filter_complex",
-        graph,
-        *["-map", "[pcm]", "-c:a", "pcm_s16le", "-f", "s16le", _file(pcm)],
-    ]
+    pcms = [(pcm, WAVEFORM_RATE), *([(speech, WHISPER_RATE)] if speech else [])]
+    graph = [f"{source}asplit={1 + len(pcms)}[m]{''.join(f'[w{i}]' for i in range(len(pcms)))}"]
+    graph.append(f"[m]{chain},anullsink")
+    outputs: list[str] = []
+    for i, (path, rate) in enumerate(pcms):
+        # aresample first: a rate asked of one branch would otherwise be negotiated back
+        # through asplit and resample everything, the encoded sound included.
+        graph.append(f"[w{i}]aresample={rate},aformat=sample_fmts=s16:channel_layouts=mono[p{i}]")
+        outputs += ["-map", f"[p{i}]", "-c:a", "pcm_s16le", "-f", "s16le", _file(path)]
+    return ";".join(graph), outputs
 
 
 def encode_args(
-    src: Path,
+    src: Path | None,
     fmt: str,
     *,
     video: Path | None,
@@ -92,8 +108,10 @@ def encode_args(
     fps: float | None,
     threads: int,
     max_seconds: float,
+    fragmented: bool = False,
+    analysis: tuple[Path, Path, Path | None] | None = None,
 ) -> list[str]:
-    """One decode of `src` into any of: H.264 Main + AAC-LC MP4 within a `height`p box
+    """One decode of `src` (None: stdin) into any of: H.264 Main + AAC-LC MP4 within a `height`p box
     (`video`), the same within 360p at a lower bitrate (`small_video`), and AAC-LC .m4a
     (`audio`). `audio_filter` (such as filters.loudnorm_filter()) runs once for all of them; None
     means the outputs have no sound. Sound is mono if `audio_channels` is 1, else stereo
@@ -123,25 +141,36 @@ def encode_args(
     sound = audio_filter is not None
     channels = "1" if audio_channels == 1 else "2"
     n_audio = (len(videos) + (audio is not None)) if sound else 0
+    source, extra = "[0:a:0]", []
+    if analysis is not None:
+        source = "[enc]" if n_audio else "[0:a:0]"
+        if n_audio:
+            graph.append("[0:a:0]asplit=2[enc][ana]")
+        pcm, silences, speech = analysis
+        part, extra = _analysis_graph("[ana]" if n_audio else source, pcm, silences, speech=speech)
+        graph.append(part)
     if n_audio:
         # loudnorm works at 192 kHz: resample once, before the copies. Naming the layout
         # also gives the encoder one, which loudnorm's output lacks.
-        chain = f"[0:a:0]{audio_filter},aformat=sample_rates={SAMPLE_RATE}"
+        chain = f"{source}{audio_filter},aformat=sample_rates={SAMPLE_RATE}"
         chain += f":channel_layouts={'mono' if channels == '1' else 'stereo'}"
         labels = [f"[a{i}]" for i in range(n_audio)]
         graph.append(chain + (f",asplit={n_audio}" if n_audio > 1 else "") + "".join(labels))
     args = [*_ffmpeg(), *_input(src, fmt, seconds=max_seconds), "-filter_complex"]
     args.append(";".join(graph))
+    common = _common(threads, fragmented=fragmented)
     for i, (path, _, crf, audio_bitrate) in enumerate(videos):
         args += ["-map", f"[v{i}]"]
         if sound:
             args += ["-map", f"[a{i}]", *_aac(audio_bitrate), "-ac", channels]
-        args += _h264(crf) + _common(threads) + ["-f", "mp4", _file(path)]
+        keyframes = ["-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})"]
+        args += _h264(crf) + (keyframes if fragmented else []) + common
+        args += ["-f", "mp4", _file(path)]
     if audio is not None:
         # The ipod muxer is mp4 with the M4A brand that Apple players expect for audio.
         args += ["-map", f"[a{n_audio - 1}]", *_aac(AUDIO_BITRATE), "-ac", channels]
-        args += [*_common(threads), "-f", "ipod", _file(audio)]
-    return args
+        args += [*common, "-f", "mp4" if fragmented else "ipod", _file(audio)]
+    return args + extra
 
 
 def small_video_args(
@@ -153,6 +182,51 @@ def small_video_args(
     if has_audio:
         args += ["-map", "0:a:0", *_aac(SMALL_AUDIO_BITRATE)]
     return args + _common(threads) + ["-f", "mp4", _file(dst)]
+
+
+def live_args(
+    fmt: str,
+    *,
+    video: Path | None,
+    small_video: Path | None,
+    audio: Path | None,
+    pcm: Path | None,
+    silences: Path | None,
+    speech: Path | None,
+    audio_channels: int | None,
+    height: int,
+    fps: float | None,
+    threads: int,
+    max_seconds: float,
+) -> list[str]:
+    """One continuous decode of a recording arriving on stdin into fragmented MP4s (each
+    readable while it grows; remux_args makes the final faststart file), plus, from the
+    same audio, the analysis outputs of analysis_args and 16 kHz mono PCM for Whisper
+    (`speech`). Sound is normalised by loudnorm's dynamic (streaming) mode: one encode, no
+    second pass at the end. Keyframes every KEYFRAME_SECONDS cut fragments of equal length.
+    Progress (`out_time_us=`) comes out on stdout."""
+    args = encode_args(
+        None,
+        fmt,
+        video=video,
+        small_video=small_video,
+        audio=audio,
+        audio_filter=loudnorm_filter() if audio is not None else None,
+        audio_channels=audio_channels,
+        height=height,
+        fps=fps,
+        threads=threads,
+        max_seconds=max_seconds,
+        fragmented=True,
+        analysis=(pcm, silences, speech) if pcm is not None and silences is not None else None,
+    )
+    return [*args, "-progress", "pipe:1"]
+
+
+def remux_args(src: Path, dst: Path, *, muxer: str) -> list[str]:
+    """A fragmented MP4 of ours into one faststart file (`muxer` mp4 or ipod), no re-encode."""
+    args = [*_ffmpeg(), *_input(src, "mp4"), "-map", "0", "-c", "copy"]
+    return [*args, *_common(0), "-f", muxer, _file(dst)]
 
 
 def poster_args(src_mp4: Path, dst_jpg: Path, *, at_seconds: float) -> list[str]:
@@ -231,6 +305,76 @@ async def run_with_stderr(
     return stdout, _decode(tail)
 
 
+async def run_fed(
+    argv: list[str],
+    chunks: AsyncIterator[bytes],
+    *,
+    timeout: float,  # noqa: ASYNC109
+    nice: int = 0,
+    on_progress: Callable[[float], None] | None = None,
+    stderr_limit: int = 65536,
+) -> bool:
+    """Run argv (no shell) with `chunks` written to its stdin as they come, then closed;
+    `on_progress` hears the output time reached (argv ends with `-progress pipe:1`).
+
+    True when ffmpeg read everything; False when it stopped reading first (the input's -t
+    was reached). An error of `chunks` kills the process group and is raised; so are
+    FFmpegError and FFmpegTimeout.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *_launcher(nice),
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    tail = bytearray()
+    try:
+        async with asyncio.timeout(timeout):
+            took_all, *_ = await asyncio.gather(
+                _feed(proc.stdin, chunks),
+                _read_progress(proc.stdout, on_progress),
+                _read_tail(proc.stderr, tail, stderr_limit),
+            )
+            returncode = await proc.wait()
+    except TimeoutError:
+        _kill_group(proc)
+        await proc.wait()
+        raise FFmpegTimeout(argv, proc.returncode, _decode(tail)) from None
+    except BaseException:
+        _kill_group(proc)
+        await proc.wait()
+        raise
+    if returncode != 0:
+        raise FFmpegError(argv, returncode, _decode(tail))
+    return took_all
+
+
+async def _feed(stdin: asyncio.StreamWriter, chunks: AsyncIterator[bytes]) -> bool:
+    try:
+        async for chunk in chunks:
+            stdin.write(chunk)
+            await stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        return False  # ffmpeg is done reading
+    finally:
+        stdin.close()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await stdin.wait_closed()
+    return True
+
+
+async def _read_progress(
+    stdout: asyncio.StreamReader, on_progress: Callable[[float], None] | None
+) -> None:
+    async for line in stdout:
+        key, _, value = line.decode("ascii", errors="replace").strip().partition("=")
+        if key == "out_time_us" and on_progress is not None and value.isdigit():
+            on_progress(int(value) / 1e6)
+
+
 SETPRIV = shutil.which("setpriv")
 
 
@@ -244,15 +388,16 @@ def _file(path: Path) -> str:
 
 
 def _input(
-    src: Path, fmt: str, *, start: float | None = None, seconds: float | None = None
+    src: Path | None, fmt: str, *, start: float | None = None, seconds: float | None = None
 ) -> list[str]:
-    """Input options: forced demuxer, local protocols only; -t bounds the decode."""
+    """Input options: forced demuxer, local protocols only; -t bounds the decode. `src`
+    None reads stdin."""
     args = ["-protocol_whitelist", PROTOCOL_WHITELIST, "-f", fmt]
     if start is not None:
         args += ["-ss", f"{start:.3f}"]
     if seconds is not None:
         args += ["-t", f"{seconds:.3f}"]
-    return [*args, "-i", _file(src)]
+    return [*args, "-i", "pipe:0" if src is None else _file(src)]
 
 
 def _h264(crf: int) -> list[str]:
@@ -269,8 +414,9 @@ def _aac(bitrate: str) -> list[str]:
     return ["-c:a", "aac", "-b:a", bitrate, "-ar", str(SAMPLE_RATE)]
 
 
-def _common(threads: int) -> list[str]:
-    args = ["-map_metadata", "-1", "-movflags", "+faststart"]
+def _common(threads: int, *, fragmented: bool = False) -> list[str]:
+    flags = "+frag_keyframe+empty_moov+default_base_moof" if fragmented else "+faststart"
+    args = ["-map_metadata", "-1", "-movflags", flags]
     # Phone recordings can start one stream well before the other; the default queue of
     # 128 packets then aborts the run.
     args += ["-max_muxing_queue_size", "4096"]

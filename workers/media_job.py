@@ -25,6 +25,7 @@ from workers.errors import (
     MediaRejected,
     Retry,
 )
+from workers.renditions import RenditionFile
 from workers.transcode import STEPS as TRANSCODE_STEPS
 from workers.transcode import make_renditions
 
@@ -89,36 +90,13 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
                 detail=_detail(exc),
             ) from None
         await on_step("store", "running")
-        for file in files:
-            key = keys.rendition(message.id, file.path.name)
-            await services.storage.put_file(key, file.path, file.mime)
-    video = next((f for f in files if f.name == "video"), None)
-    main = video or next(f for f in files if f.name == "audio")
+        await store_files(services, message.id, files)
     async with services.sessions.begin() as session:
         current = await session.get(Message, message.id)
         if current is None:
             await jobs.complete(session, job)
             return
-        # A retried job replaces only its own outputs.
-        await session.execute(delete(Rendition).where(Rendition.message_id == message.id))
-        session.add_all(
-            Rendition(
-                message_id=message.id,
-                name=f.name,
-                storage_key=keys.rendition(message.id, f.path.name),
-                mime=f.mime,
-                bytes=f.size,
-                width=f.width,
-                height=f.height,
-                duration=f.duration,
-            )
-            for f in files
-        )
-        current.steps = {**current.steps, "store": {"state": "done"}}
-        current.duration = main.duration
-        current.kind = MessageKind.video if video else MessageKind.audio
-        lifecycle.mark_ready(session, current)
-        await batches.announce(session, current, enabled=services.settings.mail.enabled)
+        await publish(session, services, current, files)
         await lifecycle.queue_transcript(
             session,
             current,
@@ -127,9 +105,51 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         )
         if not await jobs.complete(session, job):
             raise Retry("lost the job's lease before recording the result")
-    if not services.settings.media.keep_originals:
-        await services.storage.delete(message.original_key)
-    log.info("message %s ready (%s, %.1fs)", message.id, info.format_name, main.duration or 0)
+    await after_ready(services, message.original_key, info.format_name, current)
+
+
+async def store_files(services: Services, message_id: str, files: list[RenditionFile]) -> None:
+    for file in files:
+        await services.storage.put_file(
+            keys.rendition(message_id, file.path.name), file.path, file.mime
+        )
+
+
+async def publish(
+    session: AsyncSession, services: Services, message: Message, files: list[RenditionFile]
+) -> None:
+    """The stored renditions become the message's, and it is ready (in the caller's
+    transaction)."""
+    video = next((f for f in files if f.name == "video"), None)
+    main = video or next(f for f in files if f.name == "audio")
+    # A retried job replaces only its own outputs.
+    await session.execute(delete(Rendition).where(Rendition.message_id == message.id))
+    session.add_all(
+        Rendition(
+            message_id=message.id,
+            name=f.name,
+            storage_key=keys.rendition(message.id, f.path.name),
+            mime=f.mime,
+            bytes=f.size,
+            width=f.width,
+            height=f.height,
+            duration=f.duration,
+        )
+        for f in files
+    )
+    message.steps = {**message.steps, "store": {"state": "done"}}
+    message.duration = main.duration
+    message.kind = MessageKind.video if video else MessageKind.audio
+    lifecycle.mark_ready(session, message)
+    await batches.announce(session, message, enabled=services.settings.mail.enabled)
+
+
+async def after_ready(
+    services: Services, original_key: str | None, source: str | None, message: Message
+) -> None:
+    if original_key and not services.settings.media.keep_originals:
+        await services.storage.delete(original_key)
+    log.info("message %s ready (%s, %.1fs)", message.id, source, message.duration or 0)
 
 
 async def on_failure(session: AsyncSession, job: jobs.ClaimedJob, reason: str) -> None:

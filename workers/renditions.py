@@ -157,6 +157,26 @@ def webp_info(data: bytes) -> tuple[int, int, int] | None:
     return size[0], size[1], frames
 
 
+# Metadata calls on local files: too quick to be worth a thread.
+
+
+def make_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def remove_files(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def read_text(path: Path) -> str:
+    """A small text file ffmpeg wrote; empty when it wrote none."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def file_size(path: Path) -> int:
     """Size in bytes; 0 for a missing file."""
     try:

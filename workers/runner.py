@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events, jobs, logs, metrics, throttle, upload_service
 from relay.context import Services
-from workers import media_job, notify_job, transcript_job
+from workers import live_job, media_job, notify_job, transcript_job
 from workers.context import Context
 from workers.errors import JobFailed, Retry
 
@@ -42,6 +42,7 @@ class Handler:
 def default_handlers() -> dict[str, Handler]:
     return {
         jobs.MEDIA_JOB: Handler(media_job.run, media_job.on_failure),
+        jobs.LIVE_JOB: Handler(live_job.run, live_job.on_failure),
         jobs.TRANSCRIBE_JOB: Handler(
             transcript_job.run, transcript_job.on_failure, transcript_job.UNEXPECTED
         ),
@@ -206,7 +207,13 @@ async def run_workers(
     `stop` is set (see `stop_workers`), or in burst mode until no job is due."""
     context = Context(services, asyncio.Semaphore(services.settings.media.ffmpeg_concurrency))
     handlers = default_handlers()
+    # Live jobs wait on uploads for as long as recordings last: loops of their own, so the
+    # other jobs never queue behind them.
+    live = {jobs.LIVE_JOB: handlers.pop(jobs.LIVE_JOB)}
     loops = [Worker(context, handlers, stop=stop).run(burst=burst) for _ in range(count)]
+    if count:
+        lives = services.settings.jobs.live
+        loops += [Worker(context, live, stop=stop).run(burst=burst) for _ in range(lives)]
     if burst:
         await asyncio.gather(*loops)
         return

@@ -26,7 +26,10 @@ from workers.renditions import (
     RenditionFile,
     file_size,
     loudness_filter,
+    make_dir,
     preview_start,
+    read_text,
+    remove_files,
     verify_av,
     verify_poster,
     verify_preview,
@@ -50,7 +53,7 @@ POSTER_TIMEOUT = 60.0
 DURATION_SLACK = 0.25  # container and codec rounding, not a longer recording
 
 
-def _bound(settings: MediaSettings) -> float:
+def bound(settings: MediaSettings) -> float:
     # Every decode stops one second past the maximum: enough to tell "too long".
     return settings.max_duration_seconds + 1
 
@@ -74,15 +77,20 @@ class _Job:
 
     @property
     def bound(self) -> float:
-        return _bound(self.settings)
+        return bound(self.settings)
 
     def timeout(self, seconds: float | None) -> float:
         return time_budget(self.settings, seconds)
 
     def check_duration(self, measured: float) -> None:
-        limit = self.settings.max_duration_seconds
-        if measured > limit + DURATION_SLACK:
-            raise MediaRejected(f"This recording is longer than the maximum of {_span(limit)}.")
+        check_duration(self.settings, measured)
+
+
+def check_duration(settings: MediaSettings, measured: float) -> None:
+    """MediaRejected when a measured length is over the maximum."""
+    limit = settings.max_duration_seconds
+    if measured > limit + DURATION_SLACK:
+        raise MediaRejected(f"This recording is longer than the maximum of {_span(limit)}.")
 
 
 @dataclass(frozen=True)
@@ -115,10 +123,10 @@ async def make_renditions(
         # Without a length in the header, every decode would get the budget of the longest
         # recording allowed: read the length from the packets first.
         length = info.duration or await measure_length(
-            src, fmt, timeout=settings.timeout_seconds, max_seconds=_bound(settings)
+            src, fmt, timeout=settings.timeout_seconds, max_seconds=bound(settings)
         )
     job = _Job(src, fmt, info, workdir, settings, max_height, length)
-    _make_dir(workdir)
+    make_dir(workdir)
 
     sound = None
     if info.audio is None:
@@ -160,33 +168,39 @@ async def _analyse(job: _Job) -> _Sound | None:
             if job.info.video is None:
                 raise MediaRejected(UNREADABLE)
             return None  # an empty audio track: a silent video
-        peaks = await asyncio.to_thread(_read_peaks, pcm, samples)
-        silences = analysis.parse_silences(_read_text(marks), duration)
+        peaks = await asyncio.to_thread(read_peaks, pcm, samples)
+        silences = analysis.parse_silences(read_text(marks), duration)
     finally:
-        _remove(pcm, marks)
+        remove_files(pcm, marks)
 
     measurement = analysis.parse_loudnorm(stderr) if measure else None
     audio_filter = loudness_filter(duration, measurement, measured=measure)
-    files = [
+    return _Sound(duration, audio_filter, sound_files(job.out, duration, peaks, silences))
+
+
+def sound_files(
+    out: Path, duration: float, peaks: list[float], silences: list[analysis.Silence]
+) -> list[RenditionFile]:
+    """The waveform and silences documents, written into `out` and checked."""
+    return [
         write_json(
-            job.out / "waveform.json",
+            out / "waveform.json",
             "waveform",
             analysis.waveform_json(duration, peaks),
             analysis.check_waveform,
             duration,
         ),
         write_json(
-            job.out / "silences.json",
+            out / "silences.json",
             "silences",
             analysis.silences_json(silences),
             lambda doc: analysis.check_silences(doc, duration),
             duration,
         ),
     ]
-    return _Sound(duration, audio_filter, files)
 
 
-def _read_peaks(pcm: Path, samples: int) -> list[float]:
+def read_peaks(pcm: Path, samples: int) -> list[float]:
     """Normalised peaks of the PCM file, read one window at a time."""
     count = analysis.peak_count(samples / analysis.WAVEFORM_RATE)
     peaks = []
@@ -257,45 +271,37 @@ async def _transcode(job: _Job, sound: _Sound | None) -> list[RenditionFile]:
     return files
 
 
-async def _poster(job: _Job, video: RenditionFile) -> RenditionFile:
-    path = job.out / "poster.jpg"
+async def make_poster(out: Path, video: RenditionFile, *, nice: int) -> Path:
+    """poster.jpg from our video (verified by verify_poster)."""
+    path = out / "poster.jpg"
     # A seek past the last frame (clips of a frame or two) writes nothing and exits 0:
     # then take the first frame.
     for at_seconds in (min(1.0, (video.duration or 0.0) / 2), 0.0):
-        _remove(path)
+        remove_files(path)
         argv = ffmpeg.poster_args(video.path, path, at_seconds=at_seconds)
-        await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=job.settings.ffmpeg_nice)
+        await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
         if file_size(path):
             break
+    return path
+
+
+async def make_preview(out: Path, video: RenditionFile, *, nice: int) -> Path:
+    """preview.webp from our video (verified by verify_preview)."""
+    path = out / "preview.webp"
+    start = preview_start(video.duration)
+    argv = ffmpeg.preview_args(video.path, path, start=start, seconds=PREVIEW_SECONDS)
+    await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
+    return path
+
+
+async def _poster(job: _Job, video: RenditionFile) -> RenditionFile:
+    path = await make_poster(job.out, video, nice=job.settings.ffmpeg_nice)
     return await verify_poster(path, video)
 
 
 async def _preview(job: _Job, video: RenditionFile) -> RenditionFile:
-    path = job.out / "preview.webp"
-    start = preview_start(video.duration)
-    argv = ffmpeg.preview_args(video.path, path, start=start, seconds=PREVIEW_SECONDS)
-    await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=job.settings.ffmpeg_nice)
+    path = await make_preview(job.out, video, nice=job.settings.ffmpeg_nice)
     return verify_preview(path, video, max_width=ffmpeg.PREVIEW_WIDTH)
-
-
-# Metadata calls on local files: too quick to be worth a thread.
-
-
-def _make_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-def _read_text(path: Path) -> str:
-    """A small text file ffmpeg wrote; empty when it wrote none."""
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
 
 
 def _span(seconds: float) -> str:

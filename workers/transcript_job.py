@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import jobs, lifecycle, metrics, transcripts
+from relay.context import Services
 from relay.enums import TranscriptStatus
 from relay.models import Message, Rendition, Transcript, User
 from workers import whisper
@@ -38,11 +39,7 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
             await jobs.complete(session, job)
             return
         lifecycle.mark_transcript(transcript, TranscriptStatus.running)
-        preference = author.language if author else None
-        # The message's language, else the author's; else detection, which falls back on the
-        # language of the author's pages when it is unsure.
-        language = message.language or preference
-        fallback = author.ui_language if author else None
+        language, fallback = languages(message, author)
         audio_key, duration = audio.storage_key, message.duration
     try:
         model = await asyncio.to_thread(whisper.load_model, services.settings.whisper)
@@ -70,6 +67,20 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
                     metrics.REALTIME.labels("transcribe").observe(spent / duration)
         except whisper.LanguageNotSupported as exc:
             raise JobFailed(str(exc)) from None
+    await save(services, job, result, duration)
+
+
+def languages(message: Message, author: User | None) -> tuple[str | None, str | None]:
+    """(language, fallback): the message's language, else the author's; else detection,
+    which falls back on the language of the author's pages when it is unsure."""
+    preference = author.language if author else None
+    return message.language or preference, author.ui_language if author else None
+
+
+async def save(
+    services: Services, job: jobs.ClaimedJob, result: whisper.Transcript, duration: float | None
+) -> None:
+    """Store the transcript, its captions and search entries, and complete the job."""
     rows = transcripts.segment_rows(job.message_id, result.segments)
     captions = await transcripts.write_captions(services, job.message_id, duration, rows)
     async with services.sessions.begin() as session:

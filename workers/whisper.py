@@ -37,6 +37,7 @@ __all__ = [
     "load_model",
     "locate_model",
     "transcribe",
+    "transcribe_samples",
 ]
 
 SAMPLE_RATE = 16000
@@ -101,6 +102,7 @@ class Transcript:
     segments: tuple[Segment, ...]
     model: str
     duration: float
+    speech_seconds: float = 0.0  # what the VAD kept
 
     @property
     def text(self) -> str:
@@ -159,35 +161,52 @@ def transcribe(
     import av
     from faster_whisper import decode_audio
 
+    try:
+        audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
+    except (OSError, av.error.FFmpegError) as exc:
+        raise TranscriptionError(f"Could not read {audio_path.name}: {exc}") from exc
+    return transcribe_samples(model, audio, language=language, fallback=fallback)
+
+
+def transcribe_samples(
+    model: Model,
+    audio: np.ndarray,
+    *,
+    language: str | None,
+    fallback: str | None = None,
+    offset: float = 0.0,
+    whole: bool = True,
+) -> Transcript:
+    """Transcribe 16 kHz mono float32 samples that start `offset` seconds into their
+    recording (segment times are the recording's). `whole` False: a piece of a recording,
+    whose hallucination check (drop_hallucinations' second rule) waits for the rest."""
     if language is not None:
         _check_language(model, language)
     if fallback is not None and (model.english_only or fallback not in _languages(model)):
         fallback = None
-    try:
-        audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
-        probability = None
-        if language is None and not model.english_only:
-            language, probability = detect_language(model, audio, fallback)
-        raw_segments, info = model.whisper.transcribe(
-            audio,
-            language=language,
-            beam_size=model.beam_for(language or "en"),
-            vad_filter=True,  # Silero VAD; its onnx file ships inside faster-whisper
-            word_timestamps=True,
-            # Each window starts fresh, so one hallucination cannot feed the next.
-            condition_on_previous_text=False,
-        )
-        segments = [_segment(s, info.duration) for s in raw_segments]
-    except (OSError, av.error.FFmpegError) as exc:
-        raise TranscriptionError(f"Could not read {audio_path.name}: {exc}") from exc
+    probability = None
+    if language is None and not model.english_only:
+        language, probability = detect_language(model, audio, fallback)
+    raw_segments, info = model.whisper.transcribe(
+        audio,
+        language=language,
+        beam_size=model.beam_for(language or "en"),
+        vad_filter=True,  # Silero VAD; its onnx file ships inside faster-whisper
+        word_timestamps=True,
+        # Each window starts fresh, so one hallucination cannot feed the next.
+        condition_on_previous_text=False,
+    )
+    segments = [_segment(s, info.duration, offset) for s in raw_segments]
+    speech = float(info.duration_after_vad)
     if probability is None:
         probability = float(info.language_probability)
     return Transcript(
         language=info.language,
         language_probability=round(probability, 3),
-        segments=tuple(drop_hallucinations(segments, info.duration_after_vad)),
+        segments=tuple(drop_hallucinations(segments, speech if whole else MIN_SPEECH_SECONDS)),
         model=model.name,
-        duration=round(float(info.duration), 3),
+        duration=round(offset + float(info.duration), 3),
+        speech_seconds=round(speech, 3),
     )
 
 
@@ -243,9 +262,9 @@ def _languages(model: Model) -> list[str]:
     return model.whisper.supported_languages
 
 
-def _segment(raw: Any, duration: float) -> Segment:
+def _segment(raw: Any, duration: float, offset: float = 0.0) -> Segment:
     def clamp(t: float) -> float:
-        return round(min(max(float(t), 0.0), duration), 3)
+        return round(offset + min(max(float(t), 0.0), duration), 3)
 
     words = tuple(
         Word(clamp(w.start), clamp(w.end), w.word.strip(), round(float(w.probability), 3))
