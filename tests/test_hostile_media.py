@@ -232,6 +232,7 @@ SAMPLES: dict[object, object] = {
     int: 2,
     float: 61.0,
     bool: True,
+    tuple[Path, Path, Path | None]: (Path("/work/job/a.pcm"), Path("/work/job/b.txt"), None),
 }
 ALLOWED_INPUTS = {"matroska", "mov", "mp4", "ogg", "wav", "flac", "mp3"}
 
@@ -292,7 +293,8 @@ def test_every_builder_locks_down_every_input(name: str) -> None:
             assert options[options.index("-protocol_whitelist") + 1] == "file,pipe"
             assert "-f" in options, argv
             assert options[options.index("-f") + 1] in ALLOWED_INPUTS
-            assert argv[at + 1].startswith("file:")
+            # A named local file, or stdin (a live recording fed by the worker).
+            assert argv[at + 1].startswith("file:") or argv[at + 1] == "pipe:0"
             start = at + 2
 
 

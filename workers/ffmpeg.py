@@ -415,7 +415,9 @@ def _aac(bitrate: str) -> list[str]:
 
 
 def _common(threads: int, *, fragmented: bool = False) -> list[str]:
-    flags = "+frag_keyframe+empty_moov+default_base_moof" if fragmented else "+faststart"
+    # delay_moov: the header waits for the first fragment, so it can hold the edit lists that
+    # keep sound and picture in sync (B-frame delay, AAC priming).
+    flags = "+frag_keyframe+delay_moov+default_base_moof" if fragmented else "+faststart"
     args = ["-map_metadata", "-1", "-movflags", flags]
     # Phone recordings can start one stream well before the other; the default queue of
     # 128 packets then aborts the run.
