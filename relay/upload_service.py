@@ -74,6 +74,11 @@ class Lock:
             upload = await session.get(Upload, self.upload_id, populate_existing=True)
             if upload is None:
                 raise NotFound("No such upload.")
+            message = await session.get(Message, upload.message_id)
+            if message is not None and message.status is MessageStatus.failed:
+                # Refused while it was still arriving (workers/live_job.py): the rest would
+                # go nowhere. Raised inside the transaction, so the lock is not taken.
+                raise Gone(f"This recording was refused: {message.error}")
             if result.rowcount != 1:
                 if upload.offset != expected_offset:
                     raise Conflict(

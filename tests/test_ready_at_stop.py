@@ -29,6 +29,7 @@ from tests.conftest import _truncate as truncate_pg
 from tests.support.media import make_webm
 from tests.support.speech import make_passage, word_error_rate
 from tests.support.transcode import ffprobe, streams
+from tests.test_loudness import TARGET, TOLERANCE, loudness
 from workers import live_job
 from workers.runner import run_workers, stop_workers
 
@@ -111,10 +112,9 @@ class Live:
             await asyncio.sleep(0.1)
         raise AssertionError("the transcript did not settle")
 
-    async def get(self, message: dict) -> dict:
-        answer = await self.client.get(
-            f"/api/messages/{message['id']}", headers=self.author.headers
-        )
+    async def get(self, message: dict, path: str = "") -> dict:
+        url = f"/api/messages/{message['id']}{path}"
+        answer = await self.client.get(url, headers=self.author.headers)
         assert answer.status_code == 200
         return answer.json()
 
@@ -265,7 +265,7 @@ async def test_one_continuous_audio_encode_has_no_click_at_any_piece(
 async def test_speech_is_transcribed_while_it_arrives(live: Live, tmp_path: Path) -> None:
     wav = make_passage(tmp_path / "talk.wav", SENTENCES * 3, pause=1.0)
     voice = tmp_path / "talk.webm"
-    ffmpeg("-i", str(wav), *OPUS, str(voice))
+    ffmpeg("-i", str(wav), "-af", "volume=-18dB", *OPUS, str(voice))  # a quiet microphone
     message = await live.new("audio")
     last_byte = await live.send(message, voice.read_bytes(), pieces=30, pause=0.5)
     body = await live.transcribed(message)
@@ -276,11 +276,10 @@ async def test_speech_is_transcribed_while_it_arrives(live: Live, tmp_path: Path
     assert text.count("budget before friday") == 3, text  # no piece lost or heard twice
     assert waited < 12, f"transcript {waited:.1f} s after the last byte"
     assert body["title"].startswith("Please review")
-    transcript = (
-        await live.client.get(
-            f"/api/messages/{message['id']}/transcript", headers=live.author.headers
-        )
-    ).json()
+    audio = next(r for r in body["renditions"] if r["name"] == "audio")
+    integrated, _ = loudness(await live.fetch(audio, tmp_path / "audio.m4a"))
+    assert integrated == pytest.approx(TARGET, abs=TOLERANCE)  # as after the fact
+    transcript = await live.get(message, "/transcript")
     starts = [s["start"] for s in transcript["segments"]]
     assert starts == sorted(starts) and starts[-1] > body["duration"] * 0.7
     assert await live.jobs(message) == {"live": [JobState.done]}  # no transcription job
@@ -350,12 +349,17 @@ async def test_a_recording_over_the_limit_fails_while_it_is_still_arriving(
 ) -> None:
     data = make_webm(tmp_path / "long.webm", seconds=10).read_bytes()
     message = await short_live.new()
-    await short_live.send(
-        message, data, pieces=8, pause=0.3, stop=int(len(data) * 0.8), final=False
-    )
+    stop = int(len(data) * 0.8)
+    await short_live.send(message, data, pieces=8, pause=0.3, stop=stop, final=False)
     body = await short_live.settled(message, seconds=10)
     assert body["status"] == "failed"
     assert "longer than the maximum of 4 seconds" in body["error"]
+    # The recorder learns at its next PATCH; nothing more is taken.
+    headers = {**short_live.author.headers, **TUS, "Upload-Offset": str(stop)}
+    rest = await short_live.client.patch(
+        message["upload_url"], content=data[stop:], headers=headers
+    )
+    assert rest.status_code == 410 and "longer than the maximum" in rest.json()["detail"]
     assert not _spool(short_live) and not _ffmpeg_children()
 
 
