@@ -135,10 +135,19 @@ def check_compose(path: Path) -> subprocess.CompletedProcess[str]:
 def test_compose_file_matches_the_compose_specification() -> None:
     done = check_compose(COMPOSE / "compose.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
+    # The schema takes any string as a duration; Compose reads them as Go durations.
+    for name, service in compose()["services"].items():
+        durations = [service.get("stop_grace_period", "0s")] + [
+            value
+            for key, value in service.get("healthcheck", {}).items()
+            if key in ("interval", "timeout", "start_period", "start_interval")
+        ]
+        for duration in durations:
+            assert re.fullmatch(r"(\d+(\.\d+)?(ns|us|ms|s|m|h))+", duration), (name, duration)
 
 
 @pytest.mark.parametrize(
-    ("wrong", "right", "named"),
+    ("found", "broken", "named"),
     [
         ("healthcheck:", "healthchek:", "healthchek"),
         ("condition: service_completed_successfully", "condition: service_done", "service_done"),
@@ -146,11 +155,11 @@ def test_compose_file_matches_the_compose_specification() -> None:
     ],
 )
 def test_compose_checker_refuses_a_broken_file(
-    tmp_path: Path, wrong: str, right: str, named: str
+    tmp_path: Path, found: str, broken: str, named: str
 ) -> None:
     text = (COMPOSE / "compose.yaml").read_text()
-    assert wrong in text
-    (tmp_path / "compose.yaml").write_text(text.replace(wrong, right, 1))
+    assert found in text
+    (tmp_path / "compose.yaml").write_text(text.replace(found, broken, 1))
     done = check_compose(tmp_path / "compose.yaml")
     assert done.returncode == 1 and named in done.stdout, done.stdout + done.stderr
 
