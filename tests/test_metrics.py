@@ -21,7 +21,7 @@ TOKEN = "scrape-me-" + "x" * 20
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.replace(metrics_token=TOKEN)
+    return settings.replace(metrics_token=TOKEN, metrics_networks=("127.0.0.1/32", "10.0.0.0/8"))
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -85,6 +85,28 @@ async def test_metrics_are_for_the_configured_networks_or_the_token(world: World
         and "relay_job_queue_depth" in allowed.text
         or ("relay_http_requests_total" in allowed.text)
     )
+
+
+async def test_metrics_through_an_ingress_are_refused_even_from_its_network(
+    world: World,
+) -> None:
+    # An ingress controller's address is inside the cluster's networks; the caller it
+    # relays is not, and only says so in a header the server does not trust.
+    ingress = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=world.app, client=("10.1.2.3", 4000)),
+        base_url="http://relay.test",
+    )
+    async with ingress:
+        scraped = await ingress.get("/metrics")
+        relayed = await ingress.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+        standard = await ingress.get("/metrics", headers={"Forwarded": "for=203.0.113.7"})
+        with_token = await ingress.get(
+            "/metrics",
+            headers={"X-Forwarded-For": "203.0.113.7", "Authorization": f"Bearer {TOKEN}"},
+        )
+    assert scraped.status_code == 200  # Prometheus, scraping the pod directly
+    assert relayed.status_code == 403 and standard.status_code == 403
+    assert with_token.status_code == 200
 
 
 def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:

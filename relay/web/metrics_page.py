@@ -53,6 +53,10 @@ def _allowed(request: Request, settings: Settings) -> bool:
     given = request.headers.get("authorization", "")
     if settings.metrics_token and hmac.compare_digest(given, f"Bearer {settings.metrics_token}"):
         return True
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        # Relayed by a proxy the server does not trust to name the client (an ingress in
+        # the cluster's network): the address is the proxy's, and the caller is outside.
+        return False
     try:
         address = ipaddress.ip_address(request.client.host if request.client else "")
     except ValueError:
