@@ -79,9 +79,9 @@ def test_analysis_args_decode_audio_once_into_pcm_and_metadata() -> None:
     assert "silencedetect=noise=-40dB:d=0.7" in graph
     assert r"ametadata=mode=print:file=file\\:/work/out/s.txt" in graph
     assert "loudnorm=I=-16:TP=-1.5:LRA=11:print_format=json,anullsink" in graph
-    assert "aresample=8000,aformat=sample_fmts=s16:channel_layouts=mono[p0]" in graph
+    assert "aresample=8000,aformat=sample_fmts=s16:channel_layouts=mono[pcm]" in graph
     [output] = _outputs(argv)
-    assert output == ["-map", "[p0]", "-c:a", "pcm_s16le", "-f", "s16le", "file:/work/out/a.pcm"]
+    assert output == ["-map", "[pcm]", "-c:a", "pcm_s16le", "-f", "s16le", "file:/work/out/a.pcm"]
 
 
 def test_analysis_args_without_loudness_stay_quiet() -> None:

@@ -272,9 +272,14 @@ async def test_speech_is_transcribed_while_it_arrives(live: Live, tmp_path: Path
     waited = time.perf_counter() - last_byte
     assert body["transcript"]["status"] == "done", body["transcript"]
     text = body["transcript"]["text"].lower()
-    assert word_error_rate(" ".join(SENTENCES * 3), text) <= 0.15, text
-    assert text.count("budget before friday") == 3, text  # no piece lost or heard twice
     assert waited < 12, f"transcript {waited:.1f} s after the last byte"
+    assert text.count("budget before friday") == 3, text  # no piece lost or heard twice
+    # Heard as well as after the fact (Whisper base, greedy for English, on espeak-ng).
+    today = await live.transcribed(await live.upload_whole(voice.read_bytes()))
+    truth = " ".join(SENTENCES * 3)
+    errors = word_error_rate(truth, text)
+    assert errors <= word_error_rate(truth, today["transcript"]["text"]) + 0.05, text
+    assert errors <= 0.25, text
     assert body["title"].startswith("Please review")
     audio = next(r for r in body["renditions"] if r["name"] == "audio")
     integrated, _ = loudness(await live.fetch(audio, tmp_path / "audio.m4a"))

@@ -67,6 +67,8 @@ def test_json_lines_carry_the_request_id_into_jobs(tmp_path: Path) -> None:
         link = next(w for w in requests if w["route"] == "/s/{token}")
         assert share not in json.dumps(link) and link["path"] == f"/s/{share[:4]}…"
         ready = [w for w in written if "ready" in w["message"] and w["logger"] != "relay.request"]
-        assert ready and ready[0].get("request_id") == "trace-42", ready  # the job's line
+        # The job's line names the request that queued it: the recording's creation, whose
+        # live job made it ready.
+        assert ready and ready[0].get("request_id") == "trace-41", ready
     finally:
         process.stop()

@@ -43,6 +43,7 @@ EVERY = {
     "RELAY_JOB_TRANSCRIBE_ATTEMPTS": "2",
     "RELAY_JOB_RETRY_BASE_SECONDS": "0.25",
     "RELAY_JOB_POLL_SECONDS": "2",
+    "RELAY_LIVE_JOBS": "3",
     "RELAY_FFMPEG_CONCURRENCY": "4",
     "RELAY_FFMPEG_THREADS": "2",
     "RELAY_FFMPEG_NICE": "5",
@@ -157,6 +158,7 @@ def test_every_variable_parsed() -> None:
     assert (s.jobs.max_attempts, s.jobs.transcribe_attempts) == (3, 2)
     assert s.jobs.retry_base_seconds == 0.25
     assert s.jobs.poll_seconds == 2.0
+    assert s.jobs.live == 3
     assert s.media.ffmpeg_concurrency == 4
     assert s.media.ffmpeg_threads == 2
     assert s.media.ffmpeg_nice == 5

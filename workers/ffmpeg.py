@@ -11,8 +11,9 @@ import contextlib
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from workers.analysis import SILENCE_MIN_SECONDS, SILENCE_NOISE_DB, WAVEFORM_RATE
 from workers.errors import FFmpegError, FFmpegTimeout
@@ -21,6 +22,7 @@ from workers.filters import LOUDNESS, box_scale, filter_value, loudnorm_filter
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 PROTOCOL_WHITELIST = "file,pipe"
+T = TypeVar("T")
 
 VIDEO_CRF = 23
 VIDEO_PRESET = "veryfast"  # two cores: speed over a few percent of size
@@ -70,11 +72,10 @@ def analysis_args(
 
 
 def _analysis_graph(
-    source: str, pcm: Path, silences: Path, *, speech: Path | None = None, loudness: bool = False
+    source: str, pcm: Path, silences: Path, *, loudness: bool = False
 ) -> tuple[str, list[str]]:
     """(filter graph, output options) that split audio `source` into the analysis outputs:
-    silences and loudness measured (nothing written), PCM for the waveform, and for Whisper
-    when `speech` is given."""
+    silences and loudness measured (nothing written) and PCM for the waveform."""
     # silencedetect only reads, so the loudnorm measurement can follow it in one chain.
     chain = (
         f"silencedetect=noise={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS},"
@@ -83,16 +84,18 @@ def _analysis_graph(
     )
     if loudness:
         chain += f",loudnorm={LOUDNESS}:print_format=json"
-    pcms = [(pcm, WAVEFORM_RATE), *([(speech, WHISPER_RATE)] if speech else [])]
-    graph = [f"{source}asplit={1 + len(pcms)}[m]{''.join(f'[w{i}]' for i in range(len(pcms)))}"]
-    graph.append(f"[m]{chain},anullsink")
-    outputs: list[str] = []
-    for i, (path, rate) in enumerate(pcms):
-        # aresample first: a rate asked of one branch would otherwise be negotiated back
-        # through asplit and resample everything, the encoded sound included.
-        graph.append(f"[w{i}]aresample={rate},aformat=sample_fmts=s16:channel_layouts=mono[p{i}]")
-        outputs += ["-map", f"[p{i}]", "-c:a", "pcm_s16le", "-f", "s16le", _file(path)]
-    return ";".join(graph), outputs
+    graph = f"{source}asplit=2[m][w];[m]{chain},anullsink;[w]{_mono_s16(WAVEFORM_RATE)}[pcm]"
+    return graph, _pcm_output("[pcm]", pcm)
+
+
+def _mono_s16(rate: int) -> str:
+    # aresample first: a rate asked of one branch would otherwise be negotiated back
+    # through asplit and resample everything, the encoded sound included.
+    return f"aresample={rate},aformat=sample_fmts=s16:channel_layouts=mono"
+
+
+def _pcm_output(label: str, path: Path) -> list[str]:
+    return ["-map", label, "-c:a", "pcm_s16le", "-f", "s16le", _file(path)]
 
 
 def encode_args(
@@ -141,21 +144,26 @@ def encode_args(
     sound = audio_filter is not None
     channels = "1" if audio_channels == 1 else "2"
     n_audio = (len(videos) + (audio is not None)) if sound else 0
-    source, extra = "[0:a:0]", []
-    if analysis is not None:
-        source = "[enc]" if n_audio else "[0:a:0]"
-        if n_audio:
-            graph.append("[0:a:0]asplit=2[enc][ana]")
+    source, extra, speech = "[0:a:0]", [], None
+    if analysis is not None and n_audio:
+        source = "[enc]"
+        graph.append("[0:a:0]asplit=2[enc][ana]")
         pcm, silences, speech = analysis
-        part, extra = _analysis_graph("[ana]" if n_audio else source, pcm, silences, speech=speech)
+        part, extra = _analysis_graph("[ana]", pcm, silences)
         graph.append(part)
     if n_audio:
         # loudnorm works at 192 kHz: resample once, before the copies. Naming the layout
         # also gives the encoder one, which loudnorm's output lacks.
         chain = f"{source}{audio_filter},aformat=sample_rates={SAMPLE_RATE}"
         chain += f":channel_layouts={'mono' if channels == '1' else 'stereo'}"
-        labels = [f"[a{i}]" for i in range(n_audio)]
-        graph.append(chain + (f",asplit={n_audio}" if n_audio > 1 else "") + "".join(labels))
+        # Whisper hears the normalised sound, as it hears the .m4a after the fact: its
+        # features depend on the level.
+        labels = [f"[a{i}]" for i in range(n_audio)] + (["[sp]"] if speech else [])
+        split = f",asplit={len(labels)}" if len(labels) > 1 else ""
+        graph.append(chain + split + "".join(labels))
+        if speech is not None:
+            graph.append(f"[sp]{_mono_s16(WHISPER_RATE)}[speech]")
+            extra += _pcm_output("[speech]", speech)
     args = [*_ffmpeg(), *_input(src, fmt, seconds=max_seconds), "-filter_complex"]
     args.append(";".join(graph))
     common = _common(threads, fragmented=fragmented)
@@ -276,33 +284,16 @@ async def run_with_stderr(
 
     The whole process group is killed on timeout and on cancellation.
     """
-    proc = await asyncio.create_subprocess_exec(
-        *_launcher(nice),
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    tail = bytearray()
-    try:
-        async with asyncio.timeout(timeout):
-            stdout, _ = await asyncio.gather(
-                proc.stdout.read(), _read_tail(proc.stderr, tail, stderr_limit)
-            )
-            returncode = await proc.wait()
-    except TimeoutError:
-        _kill_group(proc)
-        await proc.wait()
-        raise FFmpegTimeout(argv, proc.returncode, _decode(tail)) from None
-    except BaseException:
-        _kill_group(proc)
-        await proc.wait()
-        raise
-    if returncode != 0:
-        raise FFmpegError(argv, returncode, _decode(tail))
-    return stdout, _decode(tail)
+
+    async def output(proc: asyncio.subprocess.Process, tail: bytearray) -> bytes:
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout, _ = await asyncio.gather(
+            proc.stdout.read(), _read_tail(proc.stderr, tail, stderr_limit)
+        )
+        return stdout
+
+    stdout, tail = await _supervised(argv, output, timeout=timeout, nice=nice, stdin=False)
+    return stdout, tail
 
 
 async def run_fed(
@@ -321,23 +312,44 @@ async def run_fed(
     was reached). An error of `chunks` kills the process group and is raised; so are
     FFmpegError and FFmpegTimeout.
     """
+
+    async def fed(proc: asyncio.subprocess.Process, tail: bytearray) -> bool:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        took_all, *_ = await asyncio.gather(
+            _feed(proc.stdin, chunks),
+            _read_progress(proc.stdout, on_progress),
+            _read_tail(proc.stderr, tail, stderr_limit),
+        )
+        return bool(took_all)
+
+    took_all, _ = await _supervised(argv, fed, timeout=timeout, nice=nice, stdin=True)
+    return took_all
+
+
+async def _supervised(
+    argv: list[str],
+    work: Callable[[asyncio.subprocess.Process, bytearray], Awaitable[T]],
+    *,
+    timeout: float,  # noqa: ASYNC109
+    nice: int,
+    stdin: bool,
+) -> tuple[T, str]:
+    """Start argv in a process group of its own, run `work` on its pipes (it fills the
+    stderr tail it is given) and wait for it: (work's result, stderr's tail). The group is
+    killed on timeout (FFmpegTimeout), on any error and on cancellation; a non-zero exit
+    raises FFmpegError."""
     proc = await asyncio.create_subprocess_exec(
         *_launcher(nice),
         *argv,
-        stdin=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     tail = bytearray()
     try:
         async with asyncio.timeout(timeout):
-            took_all, *_ = await asyncio.gather(
-                _feed(proc.stdin, chunks),
-                _read_progress(proc.stdout, on_progress),
-                _read_tail(proc.stderr, tail, stderr_limit),
-            )
+            result = await work(proc, tail)
             returncode = await proc.wait()
     except TimeoutError:
         _kill_group(proc)
@@ -349,7 +361,7 @@ async def run_fed(
         raise
     if returncode != 0:
         raise FFmpegError(argv, returncode, _decode(tail))
-    return took_all
+    return result, _decode(tail)
 
 
 async def _feed(stdin: asyncio.StreamWriter, chunks: AsyncIterator[bytes]) -> bool:

@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 RATE = whisper.SAMPLE_RATE
-MIN_PIECE = 8.0  # seconds: shorter pieces would cost more calls and lose context
-MAX_PIECE = 28.0  # below Whisper's 30 s window: one window per piece
+# Whisper hears best in whole 30 s windows (pieces of 8 s lost a word in six here): a piece
+# waits for MIN_PIECE seconds, then ends at the last pause within MAX_PIECE. The tail left at
+# the last byte is at most about a window.
+MIN_PIECE = 24.0
+MAX_PIECE = 29.0
 CLOSING_PAUSE = 0.8  # seconds of silence after speech that close a stretch
 POLL_SECONDS = 0.5
 
