@@ -213,7 +213,8 @@ def watch(http: httpx.Client, message_id: str, since: float, timeout: float) -> 
 
 def durations(message: dict, seconds: float) -> dict[str, object]:
     found = {r["name"]: r["duration"] for r in message["renditions"] if r["name"] in TIMED}
-    error = max((abs((d or 0.0) - seconds) for d in found.values()), default=math.inf)
+    # No rendition with a duration: the whole length is missing.
+    error = max((abs((d or 0.0) - seconds) for d in found.values()), default=seconds)
     return {
         "message_duration": message["duration"],
         "rendition_durations": found,
@@ -267,8 +268,11 @@ def measure(
 ) -> dict[str, object]:
     recording, seconds = RECORDINGS[name], plan.seconds[name]
     source = ready.probe_source(src, seconds)
+    load = {"live": _load()}
     live = _live(http, pid, src, name, plan)
+    load["after_the_fact"] = _load()
     after = _after_the_fact(http, src, name, seconds)
+    load["bare_ffmpeg"] = _load()
     bare = ready.bare_once(source, tmp / f"bare-{name}")
     log(f"{name}: bare ffmpeg {bare.seconds:.2f} s")
     targets = {
@@ -294,7 +298,13 @@ def measure(
             live["transcript_seconds"] / after["transcript_seconds"], 3
         ),
         "targets": targets,
+        # Other work on the machine slows every side: the load as each side began.
+        "loadavg_1min_before": load,
     }
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def _warm_up(http: httpx.Client, tmp: Path) -> None:
