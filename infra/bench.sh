@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks (not timed tests): prints one JSON document. Arguments go to the benchmark:
 # none for uploads, media pipeline and transcription; `hotpaths` for wrk against the hot
-# requests (and nginx in front), and tus ingest next to @tus/server.
+# requests (and nginx in front), and tus ingest next to @tus/server; `live [--speed N]` for
+# ready at stop: camera, voice and screen recordings uploaded as the recorder sends them (one
+# PATCH per recorded second), next to today's after-the-fact path and bare ffmpeg. Lengths:
+# RELAY_BENCH_LIVE_{CAMERA,VOICE,SCREEN}_SECONDS (default 120, 300, 1800; 0 skips one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infra/setup.sh --test >&2

@@ -1,5 +1,5 @@
-"""`python -m tests.bench [--quick] [--s3]` or `python -m tests.bench hotpaths`: one JSON
-document on stdout."""
+"""`python -m tests.bench [--quick] [--s3]`, `python -m tests.bench hotpaths` or
+`python -m tests.bench live [--speed N]`: one JSON document on stdout."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import hotpaths, ready, sse, threads, transcription, upload
+from tests.bench import hotpaths, live, ready, sse, threads, transcription, upload
 from tests.bench.core import MB, embedded_stack, log, machine_info, scaled_stack
 from tests.support.media import make_webm
 
@@ -25,12 +25,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=["all", "hotpaths"],
+        choices=["all", "hotpaths", "live"],
         default="all",
-        help="hotpaths: wrk against /healthz, /api/me, a thread, media ranges; tus ingest",
+        help="hotpaths: wrk against /healthz, /api/me, a thread, media ranges; tus ingest. "
+        "live: ready at stop after an upload paced as the recorder sends it",
     )
     parser.add_argument("--quick", action="store_true", help="20 MB upload, 10 s video and voice")
     parser.add_argument("--s3", action="store_true", help="also upload into PostgreSQL + Swift")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        help="live: PATCH this many times faster than real time (default: "
+        "RELAY_BENCH_LIVE_SPEED, else 1)",
+    )
     return parser
 
 
@@ -80,7 +87,12 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    report = hotpaths.run() if args.suite == "hotpaths" else run(args.quick, args.s3)
+    if args.suite == "hotpaths":
+        report = hotpaths.run()
+    elif args.suite == "live":
+        report = live.run(live.Plan.from_env(os.environ, args.speed))
+    else:
+        report = run(args.quick, args.s3)
     json.dump(report, sys.stdout, indent=2)
     print()
     return 0
