@@ -120,9 +120,15 @@ def test_unsure_detection_falls_back_and_sure_detection_stands(
     unsure = make_speech(tmp_path / "nl.wav", DUTCH[1], lang="nl", word_gap=DUTCH_WORD_GAP)
     english = make_speech(tmp_path / "en.wav", ENGLISH[0])
 
-    language, probability = detect_language(model, decode_audio(str(unsure)), "nl")
+    audio = decode_audio(str(unsure))
+    language, probability = detect_language(model, audio, "nl")
     assert language == "nl" and probability < SURE_DETECTION
-    assert detect_language(model, decode_audio(str(unsure)), None)[0] != "nl"
+    # Without a fallback, the model's own first guess stands, however unsure (which language
+    # that is depends on the CPU's arithmetic: Czech here, Dutch on some machines).
+    top, top_probability, _ = model.whisper.detect_language(audio=audio, vad_filter=True)
+    assert detect_language(model, audio, None) == (top, pytest.approx(top_probability))
+    assert top_probability < SURE_DETECTION
+    assert detect_language(model, audio, "en")[0] == "en"
     language, probability = detect_language(model, decode_audio(str(english)), "nl")
     assert language == "en" and probability >= SURE_DETECTION
 

@@ -161,6 +161,8 @@ def transcribe(
     import av
     from faster_whisper import decode_audio
 
+    if language is not None:
+        _check_language(model, language)  # before reading a file it cannot transcribe
     try:
         audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
     except (OSError, av.error.FFmpegError) as exc:
