@@ -10,7 +10,7 @@ import contextlib
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -30,8 +30,7 @@ from tests.support.media import make_webm
 from tests.support.speech import make_passage, word_error_rate
 from tests.support.transcode import ffprobe, streams
 from tests.test_loudness import TARGET, TOLERANCE, loudness
-from workers import live_job
-from workers.runner import run_workers, stop_workers
+from workers import live_job, runner
 
 TUS = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
 SENTENCES = [
@@ -48,6 +47,19 @@ class Live:
     services: Services
     author: Person
     base: str = "http://relay.test"
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: asyncio.Task[None] | None = None
+
+    def start_workers(self) -> None:
+        """One worker process's loops: one for jobs, two for live jobs."""
+        self.stop = asyncio.Event()
+        self.workers = asyncio.create_task(runner.run_workers(self.services, 1, stop=self.stop))
+
+    async def stop_workers(self) -> None:
+        """As on SIGTERM: running jobs are handed back."""
+        runner.stop_workers(self.services, self.stop)
+        assert self.workers is not None
+        await asyncio.wait_for(self.workers, 30)
 
     async def new(self, kind: str = "video") -> dict:
         created = await self.client.post(
@@ -156,21 +168,18 @@ def _settings(request: pytest.FixtureRequest, tmp_path: Path, **media: float) ->
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Live]:
-    """The app and one worker process's loops (one for jobs, two for live jobs)."""
+    """The app and a worker process's loops."""
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         services: Services = manager._state["relay"]
-        stop = asyncio.Event()
-        workers = asyncio.create_task(run_workers(services, 1, stop=stop))
         transport = httpx.ASGITransport(app=manager.app)
-        try:
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://relay.test"
-            ) as client:
-                yield Live(client, services, await add_person(services, "rec@example.org"))
-        finally:
-            stop_workers(services, stop)
-            await asyncio.wait_for(workers, 30)
+        async with httpx.AsyncClient(transport=transport, base_url=Live.base) as client:
+            live = Live(client, services, await add_person(services, "rec@example.org"))
+            live.start_workers()
+            try:
+                yield live
+            finally:
+                await live.stop_workers()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -303,6 +312,28 @@ async def test_a_network_drop_resumes_into_the_same_live_run(live: Live, tmp_pat
     await live.send(message, data, pieces=4, pause=0.2, start=half)
     body = await live.settled(message)
     assert body["status"] == "ready" and body["duration"] == pytest.approx(6, abs=0.1)
+    await live.transcribed(message)
+    assert await live.jobs(message) == {"live": [JobState.done]}
+
+
+async def test_a_worker_stopped_mid_recording_hands_it_to_the_next(
+    live: Live, tmp_path: Path
+) -> None:
+    data = make_webm(tmp_path / "rec.webm", seconds=8).read_bytes()
+    message = await live.new()
+    await live.send(message, data, pieces=5, pause=0.3, stop=len(data) // 2, final=False)
+
+    async def following() -> bool:
+        return (await live.jobs(message))["live"] == [JobState.running]
+
+    assert await until(following, 10)
+    await live.stop_workers()  # SIGTERM: its ffmpeg is killed, the job handed back at once
+    assert (await live.jobs(message))["live"] == [JobState.queued]
+    assert not _spool(live) and not _ffmpeg_children()
+    live.start_workers()  # the next worker starts over from the first byte
+    await live.send(message, data, pieces=5, pause=0.3, start=len(data) // 2)
+    body = await live.settled(message)
+    assert body["status"] == "ready" and body["duration"] == pytest.approx(8, abs=0.1)
     await live.transcribed(message)
     assert await live.jobs(message) == {"live": [JobState.done]}
 

@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import jobs, lifecycle, upload_follow
 from relay.context import Services
-from relay.enums import MessageStatus
-from relay.models import Message, Upload, User
+from relay.enums import MessageStatus, TranscriptStatus
+from relay.models import Message, Transcript, Upload, User
 from relay.storage import UploadState
 from workers import live, media_job, transcript_job, whisper
 from workers.context import Context
-from workers.errors import JobFailed, MediaRejected
+from workers.errors import JobFailed, MediaError, MediaRejected
 from workers.live_speech import LiveTranscriber
 from workers.probe import check_limits, probe
 from workers.renditions import RenditionFile
@@ -37,7 +37,9 @@ from workers.renditions import RenditionFile
 log = logging.getLogger("relay.live")
 PROBE_BYTES = 64 * 1024  # the header and the first frames
 PROBE_WAIT_SECONDS = 3.0  # a quiet voice recording takes its time to bring PROBE_BYTES
-IDLE_SECONDS = 120.0  # a paused recorder; longer, and the after-the-fact job takes over
+# A paused recorder, or one whose author listens back before Send (the last PATCH); longer,
+# and the slot goes to another recording while the after-the-fact job waits for the rest.
+IDLE_SECONDS = 300.0
 POLL_SECONDS = 0.1
 STEPS = ("probe", *live.STEPS, "store")
 WAITING = (MessageStatus.uploading, MessageStatus.processing)
@@ -49,6 +51,8 @@ async def run(context: Context, job: jobs.ClaimedJob) -> None:
         message = await session.get(Message, job.message_id) if job.message_id else None
         upload = await session.get(Upload, job.payload.get("upload", ""))
         if message is None or upload is None or message.status not in WAITING:
+            if message is not None and message.status is MessageStatus.ready:
+                await _hear_again(session, services, message)
             await jobs.complete(session, job)  # deleted, replaced, or done by another path
             return
         author = await session.get(User, message.author_id)
@@ -88,7 +92,11 @@ async def _follow(
     got = await upload_follow.wait_for(services, upload_id, PROBE_BYTES // 8, **follow)
     if not got.complete and got.offset < PROBE_BYTES:
         await asyncio.sleep(PROBE_WAIT_SECONDS)
-    fmt, info = await probe(path)
+    try:
+        fmt, info = await probe(path)
+    except MediaRejected as exc:
+        # Its first bytes may not tell yet: the media job judges the whole file.
+        raise MediaError(f"the first bytes do not probe: {exc.reason}") from None
     check_limits(info, max_duration=settings.media.max_duration_seconds)
     await on_step("probe", "done")
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +192,15 @@ async def _finish_transcript(
             await jobs.complete(session, job)
         return
     await transcript_job.save(services, job, result, duration)
+
+
+async def _hear_again(session: AsyncSession, services: Services, message: Message) -> None:
+    """An earlier attempt made the message ready and stopped while hearing the tail: the
+    transcription job starts the transcript over."""
+    transcript = await session.get(Transcript, message.id)
+    if transcript is not None and transcript.status is TranscriptStatus.running:
+        attempts = services.settings.jobs.transcribe_attempts
+        await lifecycle.queue_transcript(session, message, has_sound=True, attempts=attempts)
 
 
 async def _hand_over(services: Services, job: jobs.ClaimedJob, why: str) -> None:
