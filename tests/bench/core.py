@@ -4,6 +4,7 @@ streams a file, an RSS sampler, and machine information."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import platform
@@ -140,6 +141,25 @@ def new_message(http: httpx.Client, kind: str = "video") -> dict:
     return response.json()
 
 
+def file_message(http: httpx.Client, path: Path, kind: str = "video") -> tuple[dict, str]:
+    """A message whose media comes as a file of known length, as the pages send a chosen file
+    (web/static/recorder.js): the message, its streaming upload deleted, and an upload of the
+    file's length; the message and that upload's URL. Its work starts after the last byte."""
+    message = new_message(http, kind=kind)
+    http.delete(message["upload_url"], headers=TUS).raise_for_status()
+    meta = base64.b64encode(message["id"].encode()).decode()
+    created = http.post(
+        "/api/uploads/",
+        headers={
+            **TUS,
+            "Upload-Length": str(path.stat().st_size),
+            "Upload-Metadata": f"message {meta}",
+        },
+    )
+    created.raise_for_status()
+    return message, created.headers["Location"]
+
+
 def file_pieces(path: Path, start: int, stop: int) -> Iterator[bytes]:
     """Bytes [start, stop) of the file, read in PIECE-sized pieces as they are sent."""
     with path.open("rb") as f:
@@ -153,8 +173,11 @@ def file_pieces(path: Path, start: int, stop: int) -> Iterator[bytes]:
             yield piece
 
 
-def upload_file(http: httpx.Client, url: str, path: Path, patches: int) -> None:
-    """The whole file in `patches` streamed PATCHes; the first one declares Upload-Length."""
+def upload_file(
+    http: httpx.Client, url: str, path: Path, patches: int, *, deferred: bool = True
+) -> None:
+    """The whole file in `patches` streamed PATCHes; the first one declares Upload-Length
+    when the upload's length was `deferred`."""
     total = path.stat().st_size
     bounds = [total * i // patches for i in range(patches + 1)]
     for index, (start, stop) in enumerate(zip(bounds, bounds[1:], strict=False)):
@@ -165,7 +188,7 @@ def upload_file(http: httpx.Client, url: str, path: Path, patches: int) -> None:
             # An explicit length keeps httpx from sending the generator chunked.
             "Content-Length": str(stop - start),
         }
-        if index == 0:
+        if index == 0 and deferred:
             headers["Upload-Length"] = str(total)
         response = http.patch(url, content=file_pieces(path, start, stop), headers=headers)
         if response.status_code != 204 or int(response.headers["Upload-Offset"]) != stop:

@@ -329,8 +329,8 @@ def run(plan: Plan) -> dict[str, object]:
         "sides": {
             "live": "POST /api/messages (deferred length), one PATCH per recorded second at "
             "the file's own bitrate, divided by speed; the last carries Upload-Length",
-            "after_the_fact": "the same file in one PATCH with Upload-Length "
-            "(tests.bench.ready.relay_once)",
+            "after_the_fact": "the same file as the pages send a chosen file: an upload of "
+            "known length, one PATCH (tests.bench.ready.relay_once)",
             "bare_ffmpeg": "the pipeline's outputs by plain ffmpeg commands in a row "
             "(tests.bench.ready.bare_once)",
         },

@@ -28,7 +28,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.bench.core import Stack, client, log, new_message, running, upload_file
+from tests.bench.core import (
+    Stack,
+    client,
+    file_message,
+    log,
+    new_message,
+    running,
+    upload_file,
+)
 from tests.support.speech import make_passage
 from workers import ffmpeg
 from workers.analysis import SILENCE_MIN_SECONDS, SILENCE_NOISE_DB, WAVEFORM_RATE, parse_loudnorm
@@ -262,9 +270,10 @@ class RelayRun:
 
 
 def relay_once(http: httpx.Client, src: Path, kind: str, timeout: float) -> RelayRun:
-    """Upload in one PATCH; seconds from its response until the message reads `ready`."""
-    message = new_message(http, kind=kind)
-    upload_file(http, message["upload_url"], src, patches=1)
+    """Upload as a file of known length in one PATCH (today's after-the-fact path); seconds
+    from its response until the message reads `ready`."""
+    message, url = file_message(http, src, kind=kind)
+    upload_file(http, url, src, patches=1, deferred=False)
     done = time.perf_counter()
     deadline = done + timeout
     while time.perf_counter() < deadline:
