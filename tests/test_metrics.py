@@ -69,22 +69,21 @@ async def test_requests_are_counted_by_route_template(world: World) -> None:
     assert "relay_live_listeners 0.0" in text
 
 
+def _client_at(world: World, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address`."""
+    transport = httpx.ASGITransport(app=world.app, client=(address, 4000))
+    return httpx.AsyncClient(transport=transport, base_url="http://relay.test")
+
+
 async def test_metrics_are_for_the_configured_networks_or_the_token(world: World) -> None:
-    outside = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=world.app, client=("203.0.113.7", 4000)),
-        base_url="http://relay.test",
-    )
+    outside = _client_at(world, "203.0.113.7")
     async with outside:
         refused = await outside.get("/metrics")
         wrong = await outside.get("/metrics", headers={"Authorization": "Bearer nope"})
         allowed = await outside.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert refused.status_code == 403 and "RELAY_METRICS_TOKEN" in refused.json()["detail"]
     assert wrong.status_code == 403
-    assert (
-        allowed.status_code == 200
-        and "relay_job_queue_depth" in allowed.text
-        or ("relay_http_requests_total" in allowed.text)
-    )
+    assert allowed.status_code == 200 and "relay_http_requests_total" in allowed.text
 
 
 async def test_metrics_through_an_ingress_are_refused_even_from_its_network(
@@ -92,10 +91,7 @@ async def test_metrics_through_an_ingress_are_refused_even_from_its_network(
 ) -> None:
     # An ingress controller's address is inside the cluster's networks; the caller it
     # relays is not, and only says so in a header the server does not trust.
-    ingress = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=world.app, client=("10.1.2.3", 4000)),
-        base_url="http://relay.test",
-    )
+    ingress = _client_at(world, "10.1.2.3")
     async with ingress:
         scraped = await ingress.get("/metrics")
         relayed = await ingress.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
