@@ -7,9 +7,9 @@ each closed stretch of speech (workers.live_speech); at the last byte only the t
 left. The message is ready as soon as its renditions are; its transcript follows.
 
 Whatever this path cannot do goes to the after-the-fact media job, unchanged: an upload that
-stops arriving for IDLE_SECONDS, a recording that does not decode as a stream, any error of
-ours. Only a recording that can never work (over the limits, not media) fails its message
-here, at once, as the media job would fail it.
+stops arriving for IDLE_SECONDS, a recording whose first bytes do not probe or that does not
+decode as a stream, any error of ours. Only a recording that can never work (over the limits)
+fails its message here, at once, as the media job would fail it.
 """
 
 from __future__ import annotations
