@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.media import make_webm
-from tests.support.server import ROOT, add_user, free_port, nginx, serve, worker
+from tests.support.server import ROOT, Process, add_user, free_port, nginx, serve, worker
 from tests.test_tus_interop import SCRIPT, node
 
 pytestmark = pytest.mark.parametrize("relay_env", ["scaled"], indirect=True)
@@ -39,6 +41,12 @@ def front_conf(tmp: Path, ports: list[int]) -> tuple[Path, int]:
     conf = tmp / "nginx.conf"
     conf.write_text(text)
     return conf, port
+
+
+def _stuck(messages: list[dict], worker: Process) -> str:
+    """What to read when messages are not all done in time: each status, the live worker's log."""
+    statuses = ", ".join(f"{m['id']} {m['status']}" for m in messages)
+    return f"{len(messages)} messages: {statuses}\nworker log:\n{worker.tail(60)}"
 
 
 async def heard_within(listen_base: str, post_base: str, token: str) -> float:
@@ -95,6 +103,10 @@ async def test_uploads_survive_a_killed_web_process_and_worker(
                 for _ in range(UPLOADS)
             ]
             await asyncio.sleep(1.0)  # mid-way: uploads are running
+            # Frozen first, so the PATCHes nginx hands it stay in flight until it dies: a kill
+            # between two PATCHes would let nginx pass the next one to B unseen by the client.
+            os.killpg(web_a.pid, signal.SIGSTOP)
+            await asyncio.sleep(0.5)
             web_a.kill()
             workers[0].kill()
             results = await asyncio.wait_for(
@@ -118,7 +130,7 @@ async def test_uploads_survive_a_killed_web_process_and_worker(
                         m["status"] in ("ready", "failed") for m in videos
                     ):
                         break
-                    assert time.monotonic() < deadline, [m["status"] for m in videos]
+                    assert time.monotonic() < deadline, _stuck(videos, workers[1])
                     await asyncio.sleep(0.5)
             assert [m["status"] for m in videos] == ["ready"] * UPLOADS
             for message in videos:
