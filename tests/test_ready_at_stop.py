@@ -182,6 +182,10 @@ async def running(settings: Settings) -> AsyncIterator[Live]:
                 await live.stop_workers()
 
 
+# What is heard does not depend on the database: these run on SQLite only.
+SOUND_ONLY = pytest.mark.parametrize("live", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Live]:
     async with running(_settings(request, tmp_path)) as world:
@@ -249,6 +253,7 @@ async def test_a_recorder_webm_is_ready_at_stop_as_today_s_renditions(
     assert not _spool(live) and not _ffmpeg_children()
 
 
+@SOUND_ONLY
 async def test_one_continuous_audio_encode_has_no_click_at_any_piece(
     live: Live, tmp_path: Path
 ) -> None:
@@ -271,6 +276,7 @@ async def test_one_continuous_audio_encode_has_no_click_at_any_piece(
     assert len(samples) / 48000 == pytest.approx(10, abs=0.1)
 
 
+@SOUND_ONLY
 async def test_speech_is_transcribed_while_it_arrives(live: Live, tmp_path: Path) -> None:
     wav = make_passage(tmp_path / "talk.wav", SENTENCES * 3, pause=1.0)
     voice = tmp_path / "talk.webm"
