@@ -88,8 +88,9 @@ async def test_uploads_survive_a_killed_web_process_and_worker(
             delays = [await heard_within(base_b, base_a, token) for _ in range(5)]
             assert sorted(delays)[-1] < 1.0, delays
 
-            # Recorder-like: 64 KiB every 150 ms, so the uploads run when the kills come.
-            argv = [node(), str(SCRIPT), "--chunk-size", str(64 * 1024), "--pace-ms", "150", "--"]
+            # Recorder-like: 64 KiB every 400 ms (the file is 5 or 6 of them), so the uploads
+            # are mid-way when the kills come, whatever node's start-up takes.
+            argv = [node(), str(SCRIPT), "--chunk-size", str(64 * 1024), "--pace-ms", "400", "--"]
             uploads = [
                 await asyncio.create_subprocess_exec(
                     *argv,
