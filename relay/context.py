@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.db import Sessionmaker, read_sessionmaker
 from relay.hub import EventHub
+from relay.read_cache import NoCache, ReadCache, read_cache
 from relay.settings import Settings
 from relay.storage import Storage
 
@@ -26,6 +27,8 @@ class Services:
     secret: bytes  # signs share-link tokens (relay.links)
     # Set after a job is committed so that embedded workers start it without polling delay.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Writes that no request waits for (a bearer token's last use), by what they write.
+    chores: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     # Live updates; `relay serve` starts one per process, workers and CLI commands have none.
     hub: EventHub | None = None
     # Argon2 checks (sign-ins, passcodes): a few at once, each takes cores and 64 MiB, and
@@ -34,9 +37,12 @@ class Services:
     # Read-only work (the caller's lookup, thread and inbox reads, media access checks): on
     # SQLite these transactions run beside the writer instead of queueing for its lock.
     reads: Sessionmaker = field(init=False)
+    # Answers of read-only work kept while the database is unchanged (SQLite only).
+    answers: ReadCache | NoCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = read_sessionmaker(self.engine)
+        self.answers = read_cache(self.settings.database_url)
         self.hashing = ThreadPoolExecutor(
             self.settings.limits.hash_concurrency, "argon2", initializer=_lower_priority
         )

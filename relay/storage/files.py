@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,7 +35,12 @@ class OpenFile:
 
     @property
     def last_modified(self) -> str:
-        return formatdate(self.mtime, usegmt=True)
+        return _http_date(self.mtime)
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def open_file(path: os.PathLike[str] | str) -> OpenFile | None:

@@ -30,13 +30,19 @@ async def list_threads(request: Request) -> Response:
 
 async def thread_detail(request: Request) -> Response:
     svc = services(request)
-    async with svc.reads.begin() as session:
-        who = await require_user(request, session=session)  # one read transaction for both
-        seat = await access.thread_for_user(session, who.user, request.path_params["id"])
-        body = await thread_view.member_document(
-            session, seat, origin=base_url(request), secret=svc.secret, csrf=who.csrf_token
-        )
-    return JSONResponse(body)
+    who = await require_user(request)
+    thread_id, origin = request.path_params["id"], base_url(request)
+
+    async def document() -> dict[str, Any]:
+        async with svc.reads.begin() as session:
+            seat = await access.thread_for_user(session, who.user, thread_id)
+            return await thread_view.member_document(
+                session, seat, origin=origin, secret=svc.secret, csrf=None
+            )
+
+    # Kept while the database is unchanged; the CSRF token is the caller's sign-in's own.
+    body = await svc.answers.get(("thread", thread_id, who.user.id, origin), document)
+    return JSONResponse({**body, "csrf": who.csrf_token})
 
 
 async def thread_events(request: Request) -> Response:

@@ -55,7 +55,11 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def routes() -> list[Route | Mount]:
+    # Tried in this order: the media a player asks for range after range come first.
     return [
+        Route("/media/{id}/{name}", media.for_user, methods=["GET", "HEAD"]),
+        Route("/s/{token}/media/{name}", media.for_link, methods=["GET", "HEAD"]),
+        Route("/s/{token}/media/{id}/{name}", media.for_link_message, methods=["GET", "HEAD"]),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics_page.page, methods=["GET"]),
@@ -88,10 +92,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/uploads/{id}", uploads.head, methods=["HEAD"]),
         Route("/api/uploads/{id}", uploads.patch, methods=["PATCH"]),
         Route("/api/uploads/{id}", uploads.terminate, methods=["DELETE"]),
-        Route("/media/{id}/{name}", media.for_user, methods=["GET", "HEAD"]),
-        Route("/s/{token}/media/{name}", media.for_link, methods=["GET", "HEAD"]),
         Route("/s/{token}/transcript", api_transcripts.for_link, methods=["GET"]),
-        Route("/s/{token}/media/{id}/{name}", media.for_link_message, methods=["GET", "HEAD"]),
         Route("/s/{token}/thread", api_links.thread, methods=["GET"]),
         Route("/s/{token}/events", api_links.events, methods=["GET"]),
         Route("/s/{token}/guest", api_links.become_guest, methods=["POST"]),
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> Starlette:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
             await hub.stop()
+            services.answers.close()
             await services.engine.dispose()
 
     return Starlette(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 from typing import Any
 
@@ -21,37 +23,66 @@ MAX_JSON_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Cached in the request's scope: lifespan state is shared between requests by some servers.
 _PRINCIPAL = "relay.principal"
+log = logging.getLogger(__name__)
 
 
 def services(request: Request) -> Services:
     return request.state.relay
 
 
-async def principal(request: Request, session: AsyncSession | None = None) -> auth.Principal | None:
-    """Resolve the caller once per request, from a bearer token or the session cookie; in
-    `session` when the handler has opened its read transaction already."""
+async def principal(request: Request) -> auth.Principal | None:
+    """Resolve the caller once per request, from a bearer token or the session cookie, kept
+    while the database is unchanged (relay.read_cache)."""
     if _PRINCIPAL in request.scope:
         return request.scope[_PRINCIPAL]
-    if session is not None:
-        # A bearer token's owner is one Core statement: on the session's connection, past
-        # the ORM.
-        found, token = await _lookup(
-            request, await session.connection() if _bearer(request) else session
-        )
-    elif _bearer(request):
+    found: auth.Principal | None = None
+    if token := _bearer(request):
+        key: tuple[str, str] | None = ("token", token)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        key = ("session", cookie)
+    else:
+        key = None
+    if key is not None:
+        found = await services(request).answers.get(key, lambda: _resolve(request))
+    request.scope[_PRINCIPAL] = found
+    return found
+
+
+async def _resolve(request: Request) -> auth.Principal | None:
+    found, token = await _read_principal(request)
+    if token is not None:
+        _record_use(services(request), token)
+    return found
+
+
+def _record_use(svc: Services, token: str) -> None:
+    """A token's last use, written beside the request: every request that waits for this
+    token's owner would otherwise wait for the writer too."""
+    key = f"token-use:{auth.digest(token)}"
+    if key in svc.chores:
+        return
+
+    async def record() -> None:
+        try:
+            async with svc.sessions.begin() as writing:
+                await auth.record_token_use(writing, token)
+        except Exception:
+            log.warning("could not record an API token's use", exc_info=True)
+        finally:
+            del svc.chores[key]
+
+    svc.chores[key] = asyncio.create_task(record())
+
+
+async def _read_principal(request: Request) -> tuple[auth.Principal | None, str | None]:
+    if _bearer(request):
         # One statement on a read connection: no ORM session to open and close, no BEGIN.
         async with services(request).read_engine.connect() as connection:
             await connection.execution_options(**{ONE_STATEMENT: True})
-            found, token = await _lookup(request, connection)
-    else:
-        # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
-        async with services(request).reads.begin() as session:
-            found, token = await _lookup(request, session)
-    if token is not None:
-        async with services(request).sessions.begin() as writing:
-            await auth.record_token_use(writing, token)
-    request.scope[_PRINCIPAL] = found
-    return found
+            return await _lookup(request, connection)
+    # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
+    async with services(request).reads.begin() as reading:
+        return await _lookup(request, reading)
 
 
 def _bearer(request: Request) -> str:
@@ -82,11 +113,9 @@ def known_principal(request: Request) -> auth.Principal | None:
     return request.scope.get(_PRINCIPAL)
 
 
-async def require_user(
-    request: Request, form_csrf: str | None = None, session: AsyncSession | None = None
-) -> auth.Principal:
+async def require_user(request: Request, form_csrf: str | None = None) -> auth.Principal:
     """The signed-in caller; state-changing calls made with a cookie must carry the CSRF token."""
-    who = await principal(request, session)
+    who = await principal(request)
     if who is None:
         raise Unauthorized("Sign in, or send an API token as 'Authorization: Bearer …'.")
     if request.method not in SAFE_METHODS and who.via == "session":
