@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.media import make_webm
-from tests.support.server import ROOT, Process, add_user, free_port, nginx, serve, worker
+from tests.support.server import Process, add_user, front_conf, nginx, serve, worker
 from tests.test_tus_interop import SCRIPT, node
 
 pytestmark = pytest.mark.parametrize("relay_env", ["scaled"], indirect=True)
@@ -26,27 +26,15 @@ UPLOADS = 12
 SECONDS = 6.0
 
 
-def front_conf(tmp: Path, ports: list[int]) -> tuple[Path, int]:
-    """infra/nginx.conf with this run's two web processes and a free port."""
-    port = free_port()
-    text = (ROOT / "infra" / "nginx.conf").read_text()
-    servers = "\n        ".join(f"server 127.0.0.1:{p};" for p in ports)
-    for old, new in [
-        ("pid /run/nginx-relay.pid;", f"pid {tmp / 'nginx.pid'};"),
-        ("server 127.0.0.1:8000;", servers),
-        ("listen 8080;", f"listen 127.0.0.1:{port};"),
-    ]:
-        assert old in text, old
-        text = text.replace(old, new)
-    conf = tmp / "nginx.conf"
-    conf.write_text(text)
-    return conf, port
-
-
 def _stuck(messages: list[dict], worker: Process) -> str:
     """What to read when messages are not all done in time: each status, the live worker's log."""
     statuses = ", ".join(f"{m['id']} {m['status']}" for m in messages)
     return f"{len(messages)} messages: {statuses}\nworker log:\n{worker.tail(60)}"
+
+
+def _front_log(tmp: Path) -> str:
+    """nginx's error log: why it answered a client itself (502, 504) rather than pass it on."""
+    return "\nnginx log:\n" + (tmp / "nginx.log").read_text()[-4000:]
 
 
 async def heard_within(listen_base: str, post_base: str, token: str) -> float:
@@ -115,7 +103,7 @@ async def test_uploads_survive_a_killed_web_process_and_worker(
             )
             resumed = 0
             for upload, (out, err) in zip(uploads, results, strict=True):
-                assert upload.returncode == 0, err.decode()[-2000:]
+                assert upload.returncode == 0, err.decode()[-2000:] + _front_log(tmp_path)
                 done = json.loads(out.decode().splitlines()[-1])
                 assert done["bytes"] == video.stat().st_size
                 resumed += any(r["method"] == "HEAD" for r in done["requests"])

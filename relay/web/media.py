@@ -6,6 +6,8 @@ so a phone that plays a message again asks with If-None-Match and gets 304."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 from urllib.parse import quote
 
@@ -15,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from relay import access
+from relay import access, read_cache
+from relay.context import Services
+from relay.db import ONE_STATEMENT
 from relay.errors import NotFound
 from relay.models import Message, Rendition, ShareLink, ThreadMember
 from relay.ranges import (
@@ -71,38 +75,61 @@ _CHECKED = (
 )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a rendition is answered once access is granted; kept with the access check."""
+
+    redirect: str | None  # a presigned URL of the S3 store
+    headers: dict[str, str]
+    key: str
+    size: int
+    path: Path | None  # the file in the local store
+
+
 async def for_user(request: Request) -> Response:
+    svc = services(request)
+    who = await require_user(request)
     message_id, name = request.path_params["id"], request.path_params["name"]
-    async with services(request).reads.begin() as session:
-        who = await require_user(request, session=session)  # one read transaction for both
-        row = None
-        if len(message_id) <= 32:
-            params = {"user_id": who.user.id, "message_id": message_id, "name": name}
-            row = (await (await session.connection()).execute(_CHECKED, params)).first()
-    if row is None or not access.sees(who.user, row.member, row.via_link, row):
+
+    async def check() -> _Plan | None:
+        if len(message_id) > 32:
+            return None
+        params = {"user_id": who.user.id, "message_id": message_id, "name": name}
+        async with svc.read_engine.connect() as connection:
+            await connection.execution_options(**{ONE_STATEMENT: True})
+            row = (await connection.execute(_CHECKED, params)).first()
+        if row is None or not access.sees(who.user, row.member, row.via_link, row):
+            return None
+        if row.name is None:
+            raise NotFound(f"This message has no {name!r} media (yet).")
+        # The row reads like the message (its title) and like the rendition.
+        return await _plan(svc, cast(Message, row), cast(Rendition, row))
+
+    # Kept while the database is unchanged: a player's range requests cost no statement.
+    plan = await svc.answers.get(("media", who.user.id, message_id, name), check)
+    if plan is None:
         raise NotFound("No such message.")
-    if row.name is None:
-        raise NotFound(f"This message has no {name!r} media (yet).")
-    # The row reads like the message (its title) and like the rendition.
-    return await _serve(request, cast(Message, row), cast(Rendition, row))
+    return _answer(request, svc, plan)
 
 
 async def for_link(request: Request) -> Response:
+    svc = services(request)
     who = await link_auth.visitor(request)
-    async with services(request).reads.begin() as session:
+    async with svc.reads.begin() as session:
         message = await link_auth.opened_message(request, session, who)
         rendition = await _rendition(session, message, request.path_params["name"])
-    return await _serve(request, message, rendition)
+    return _answer(request, svc, await _plan(svc, message, rendition))
 
 
 async def for_link_message(request: Request) -> Response:
     """Any message of the link's thread; the presigned URL is issued only after this check."""
+    svc = services(request)
     who = await link_auth.visitor(request)
-    async with services(request).reads.begin() as session:
+    async with svc.reads.begin() as session:
         seat = await link_auth.seat_for(request, session, request.path_params["token"], who)
         message = await access.message_in_thread(session, seat, request.path_params["id"])
         rendition = await _rendition(session, message, request.path_params["name"])
-    return await _serve(request, message, rendition)
+    return _answer(request, svc, await _plan(svc, message, rendition))
 
 
 async def _rendition(session, message: Message, name: str) -> Rendition:  # type: ignore[no-untyped-def]
@@ -119,19 +146,13 @@ def _filename(message: Message, rendition: Rendition) -> str:
     return f"{stem.strip()[:80] or 'relay-message'}.{EXTENSIONS.get(rendition.mime, 'bin')}"
 
 
-async def _serve(request: Request, message: Message, rendition: Rendition) -> Response:
-    svc = services(request)
-    storage = svc.storage
+async def _plan(svc: Services, message: Message, rendition: Rendition) -> _Plan:
+    storage, key = svc.storage, rendition.storage_key
     url = None
     if rendition.mime.startswith(REDIRECTED):
         url = await storage.presigned_url(
-            rendition.storage_key,
-            content_type=rendition.mime,
-            filename=_filename(message, rendition),
+            key, content_type=rendition.mime, filename=_filename(message, rendition)
         )
-    if url is not None:
-        # The presigned URL is reissued only after this request's access check.
-        return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
     headers = {
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=60",
@@ -139,14 +160,25 @@ async def _serve(request: Request, message: Message, rendition: Rendition) -> Re
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": inline_disposition(_filename(message, rendition)),
     }
-    path = storage.local_path(rendition.storage_key)
-    if path is None:  # small files of the S3 store (captions, JSON) pass through here
-        return _stream(request, storage, rendition, headers)
-    if svc.settings.accel_redirect is not None:
-        # nginx sends the file (sendfile, ranges, validators) from its internal location.
-        headers["X-Accel-Redirect"] = svc.settings.accel_redirect + quote(rendition.storage_key)
+    path = storage.local_path(key)
+    if path is not None and svc.settings.accel_redirect is not None:
+        # nginx sends the file (sendfile, ranges, validators) from RELAY_MEDIA_DIR.
+        headers["X-Accel-Redirect"] = svc.settings.accel_redirect + quote(key)
+        # nginx may keep this yes as long as the relay keeps its own (infra/nginx.conf).
+        headers["X-Accel-Expires"] = str(round(read_cache.SECONDS))
+    return _Plan(url, headers, key, rendition.bytes, path)
+
+
+def _answer(request: Request, svc: Services, plan: _Plan) -> Response:
+    if plan.redirect is not None:
+        # The presigned URL is reissued only after an access check.
+        return RedirectResponse(plan.redirect, 302, headers={"Cache-Control": "no-store"})
+    headers = dict(plan.headers)
+    if plan.path is None:  # small files of the S3 store (captions, JSON) pass through here
+        return _stream(request, svc.storage, plan, headers)
+    if "X-Accel-Redirect" in headers:
         return Response(status_code=200, headers=headers)
-    opened = files.open_file(path)
+    opened = files.open_file(plan.path)
     if opened is None:
         raise NotFound("This media is missing from the store.")
     try:
@@ -196,10 +228,8 @@ def _validators(headers: dict[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in keep}
 
 
-def _stream(
-    request: Request, storage: Storage, rendition: Rendition, headers: dict[str, str]
-) -> Response:
-    size = rendition.bytes
+def _stream(request: Request, storage: Storage, plan: _Plan, headers: dict[str, str]) -> Response:
+    size = plan.size
     try:
         byte_range = parse_range(request.headers.get("range"), size)
     except RangeNotSatisfiable:
@@ -208,7 +238,7 @@ def _stream(
     start, stop, status = _span(byte_range, size, headers)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
-    body = storage.read(rendition.storage_key, start, stop)
+    body = storage.read(plan.key, start, stop)
     return StreamingResponse(body, status_code=status, headers=headers)
 
 

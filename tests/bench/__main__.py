@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         "live: ready at stop after an upload paced as the recorder sends it",
     )
     parser.add_argument("--quick", action="store_true", help="20 MB upload, 10 s video and voice")
-    parser.add_argument("--s3", action="store_true", help="also upload into PostgreSQL + Swift")
+    parser.add_argument(
+        "--s3", action="store_true", help="also on PostgreSQL + Swift (hotpaths: the wrk part)"
+    )
     parser.add_argument(
         "--speed",
         type=float,
@@ -88,7 +90,7 @@ def run(quick: bool, s3: bool) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.suite == "hotpaths":
-        report = hotpaths.run()
+        report = hotpaths.run(args.s3)
     elif args.suite == "live":
         report = live.run(live.Plan.from_env(os.environ, args.speed))
     else:

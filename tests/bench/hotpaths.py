@@ -4,20 +4,26 @@ embedded default, next to /healthz and to nginx serving the same file; tus inges
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from relay import keys
+from relay.db import create_engine, sessionmaker
+from relay.models import Rendition
+from relay.settings import Settings
+from relay.storage import open_storage
 from tests.bench.core import (
     MB,
     RssSampler,
@@ -29,11 +35,12 @@ from tests.bench.core import (
     machine_info,
     mb,
     new_message,
+    scaled_stack,
     shutdown,
     upload_file,
 )
 from tests.bench.upload import write_random_file
-from tests.support.server import ROOT, free_port, nginx, serve
+from tests.support.server import ROOT, front_conf, nginx, serve
 
 SECONDS = 4
 THREADS, CONNECTIONS = 2, 32
@@ -42,7 +49,6 @@ MEDIA_BYTES = 8 * MB
 RANGE = "bytes=1048576-1114111"  # 64 KiB
 UPLOAD_MB, PATCHES, ROUNDS = 200, 4, 3
 ACCEL = "/internal-media/"
-NGINX_CONF = ROOT / "infra" / "nginx.conf"
 TUS_NODE = ROOT / "tests" / "bench" / "tus_node"
 # wrk's summary as one JSON line, so nothing depends on its human-readable layout.
 WRK_REPORT = """
@@ -115,42 +121,29 @@ def _thread(http: httpx.Client) -> str:
     return first["thread_id"]
 
 
-def _media(http: httpx.Client, stack: Stack, data: bytes) -> tuple[str, str]:
-    """A message with an 8 MB video rendition written straight into the store and database."""
+def _media(http: httpx.Client, stack: Stack, tmp: Path, data: bytes) -> tuple[str, str]:
+    """A message with an 8 MB video rendition put straight into the stack's store and database."""
     message_id = new_message(http, "video")["id"]
-    key = f"renditions/{message_id}/video.mp4"
-    path = Path(stack.env["RELAY_DATA_DIR"]) / "media" / key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    key = keys.rendition(message_id, "video.mp4")
+    path = tmp / "rendition.mp4"
     path.write_bytes(data)
-    database = stack.env["RELAY_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
-    with contextlib.closing(sqlite3.connect(database, timeout=30)) as db, db:
-        db.execute(
-            "INSERT INTO renditions (message_id, name, storage_key, mime, bytes, created_at)"
-            " VALUES (?, 'video', ?, 'video/mp4', ?, datetime('now'))",
-            (message_id, key, len(data)),
-        )
+    asyncio.run(_store_rendition(Settings.from_env(stack.env), message_id, key, path))
+    path.unlink()
     return message_id, key
 
 
-def nginx_conf(tmp: Path, relay_port: int, media_dir: Path) -> tuple[Path, int]:
-    """infra/nginx.conf with this run's addresses, plus a public location on the same files."""
-    port = free_port()
-    text = NGINX_CONF.read_text()
-    for old, new in [
-        ("pid /run/nginx-relay.pid;", f"pid {tmp / 'nginx.pid'};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{relay_port};"),
-        ("listen 8080;", f"listen 127.0.0.1:{port};"),
-        ("alias /var/lib/relay/media/;", f"alias {media_dir}/;"),
-        (
-            "location /internal-media/ {",
-            f"location /direct/ {{ alias {media_dir}/; }}\n        location /internal-media/ {{",
-        ),
-    ]:
-        assert old in text, old
-        text = text.replace(old, new)
-    conf = tmp / "nginx.conf"
-    conf.write_text(text)
-    return conf, port
+async def _store_rendition(settings: Settings, message_id: str, key: str, path: Path) -> None:
+    await open_storage(settings).put_file(key, path, "video/mp4")
+    engine = create_engine(settings.database_url)
+    try:
+        async with sessionmaker(engine).begin() as session:
+            size = path.stat().st_size
+            rendition = Rendition(
+                message_id=message_id, name="video", storage_key=key, mime="video/mp4", bytes=size
+            )
+            session.add(rendition)
+    finally:
+        await engine.dispose()
 
 
 @contextlib.contextmanager
@@ -233,7 +226,82 @@ def _node_version() -> str:
     return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
 
 
-def run() -> dict[str, object]:
+@dataclass
+class _Scripts:
+    report: Path  # wrk's summary as JSON
+    writes: Path  # the same, with every request a listening position stored
+
+
+def _relay_alone(stack: Stack, tmp: Path, data: bytes, lua: _Scripts) -> dict[str, object]:
+    """wrk against one `relay serve` on the stack: /healthz, /api/me, a thread, a media
+    request (a 64 KiB range of a local file, or the redirect to a presigned S3 URL), and
+    /api/me beside listening writes."""
+    bearer = {"Authorization": f"Bearer {stack.token}"}
+    ranged = {**bearer, "Range": RANGE}
+    on_s3 = stack.name == "scaled"
+    process, base = serve(stack.env, tmp / f"serve-{stack.name}.log", RELAY_WORKERS="0")
+    try:
+        with client(base, stack.token) as http:
+            thread_id = _thread(http)
+            listened = new_message(http, "video")["id"]
+            message_id, key = _media(http, stack, tmp, data)
+            media = f"/media/{message_id}/video"
+            answer = http.get(media, headers=ranged, follow_redirects=False)
+            assert answer.status_code == (302 if on_s3 else 206), answer.status_code
+        media_name = "media_redirect_relay" if on_s3 else "media_range_relay"
+        results = {
+            "healthz": wrk(f"{base}/healthz", lua.report),
+            "api_me": wrk(f"{base}/api/me", lua.report, bearer),
+            "thread_json": wrk(f"{base}/api/threads/{thread_id}", lua.report, bearer),
+            media_name: wrk(f"{base}{media}", lua.report, ranged),
+        }
+        beside = reads_beside_writes(
+            f"{base}/api/me",
+            f"{base}/api/messages/{listened}/listen",
+            lua.report,
+            lua.writes,
+            bearer,
+        )
+    finally:
+        shutdown(process)
+    return {"requests": results, "reads_beside_writes": beside, "media": (message_id, key)}
+
+
+def _through_nginx(
+    stack: Stack, tmp: Path, data: bytes, media: tuple[str, str], lua: _Scripts
+) -> dict[str, dict[str, float]]:
+    """The media range through infra/nginx.conf, next to nginx sending the file directly."""
+    message_id, key = media
+    bearer = {"Authorization": f"Bearer {stack.token}"}
+    ranged = {**bearer, "Range": RANGE}
+    media_dir = Path(stack.env["RELAY_DATA_DIR"]) / "media"
+    process, base = serve(
+        stack.env, tmp / "serve-accel.log", RELAY_WORKERS="0", RELAY_ACCEL_REDIRECT=ACCEL
+    )
+    # The relay's kept answers in memory, as in /run where infra/nginx.conf has them.
+    kept = Path(tempfile.mkdtemp(prefix="relay-kept-", dir="/dev/shm"))
+    try:
+        direct = f"        location /direct/ {{ alias {media_dir}/; }}"
+        conf, port = front_conf(tmp, [int(base.rsplit(":", 1)[1])], media_dir, direct, kept)
+        with nginx(conf, tmp):
+            url = f"http://127.0.0.1:{port}/media/{message_id}/video"
+            check = httpx.get(url, headers=ranged)
+            assert check.status_code == 206 and check.content == data[1048576:1114112]
+            assert check.headers["content-type"] == "video/mp4", check.headers
+            again = httpx.get(url, headers={**bearer, "If-None-Match": check.headers["etag"]})
+            assert again.status_code == 304, again.status_code
+            return {
+                "media_range_nginx_accel": wrk(url, lua.report, ranged),
+                "media_range_nginx_direct": wrk(
+                    f"http://127.0.0.1:{port}/direct/{key}", lua.report, {"Range": RANGE}
+                ),
+            }
+    finally:
+        shutdown(process)
+        shutil.rmtree(kept, ignore_errors=True)
+
+
+def run(s3: bool = False) -> dict[str, object]:
     report: dict[str, object] = {
         "benchmark": "relay hot paths: wrk -t2 -c32 against one relay serve (embedded default)",
         "machine": machine_info(),
@@ -242,65 +310,27 @@ def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="relay-hot-") as name:
         tmp = Path(name)
         tmp.chmod(0o755)  # nginx's workers run as another user
-        script = tmp / "report.lua"
-        script.write_text(WRK_REPORT)
-        writes = tmp / "listen.lua"
-        writes.write_text(WRK_LISTEN + WRK_REPORT)
+        lua = _Scripts(tmp / "report.lua", tmp / "listen.lua")
+        lua.report.write_text(WRK_REPORT)
+        lua.writes.write_text(WRK_LISTEN + WRK_REPORT)
         data = secrets.token_bytes(MEDIA_BYTES)
         with embedded_stack(tmp / "stack") as stack:
-            bearer = {"Authorization": f"Bearer {stack.token}"}
-            ranged = {**bearer, "Range": RANGE}
-            process, base = serve(stack.env, tmp / "serve.log", RELAY_WORKERS="0")
-            try:
-                with client(base, stack.token) as http:
-                    thread_id = _thread(http)
-                    listened = new_message(http, "video")["id"]
-                    message_id, key = _media(http, stack, data)
-                    assert http.get(f"/media/{message_id}/video", headers=ranged).status_code == 206
-                results = {
-                    "healthz": wrk(f"{base}/healthz", script),
-                    "api_me": wrk(f"{base}/api/me", script, bearer),
-                    "thread_json": wrk(f"{base}/api/threads/{thread_id}", script, bearer),
-                    "media_range_relay": wrk(f"{base}/media/{message_id}/video", script, ranged),
-                }
-                report["reads_beside_writes"] = reads_beside_writes(
-                    f"{base}/api/me",
-                    f"{base}/api/messages/{listened}/listen",
-                    script,
-                    writes,
-                    bearer,
-                )
-            finally:
-                shutdown(process)
-            media_dir = Path(stack.env["RELAY_DATA_DIR"]) / "media"
-            process, base = serve(
-                stack.env, tmp / "serve-accel.log", RELAY_WORKERS="0", RELAY_ACCEL_REDIRECT=ACCEL
-            )
-            try:
-                relay_port = int(base.rsplit(":", 1)[1])
-                conf, port = nginx_conf(tmp, relay_port, media_dir)
-                with nginx(conf, tmp):
-                    front = f"http://127.0.0.1:{port}"
-                    check = httpx.get(f"{front}/media/{message_id}/video", headers=ranged)
-                    assert check.status_code == 206 and check.content == data[1048576:1114112]
-                    assert check.headers["content-type"] == "video/mp4", check.headers
-                    again = httpx.get(
-                        f"{front}/media/{message_id}/video",
-                        headers={**bearer, "If-None-Match": check.headers["etag"]},
-                    )
-                    assert again.status_code == 304, again.status_code
-                    results["media_range_nginx_accel"] = wrk(
-                        f"{front}/media/{message_id}/video", script, ranged
-                    )
-                    results["media_range_nginx_direct"] = wrk(
-                        f"{front}/direct/{key}", script, {"Range": RANGE}
-                    )
-            finally:
-                shutdown(process)
+            alone = _relay_alone(stack, tmp, data, lua)
+            results = alone["requests"]
+            results |= _through_nginx(stack, tmp, data, alone["media"], lua)
             report["requests"] = results
             report["ratios"] = _ratios(results)
+            report["reads_beside_writes"] = alone["reads_beside_writes"]
             if shutil.which("node"):
                 report["tus_ingest"] = ingest(stack, tmp)
+        if s3:
+            with scaled_stack(tmp / "scaled") as stack:
+                scaled = _relay_alone(stack, tmp, data, lua)
+            report["postgresql_s3"] = {
+                "requests": scaled["requests"],
+                "ratios": _ratios(scaled["requests"]),
+                "reads_beside_writes": scaled["reads_beside_writes"],
+            }
     report["loadavg_at_end"] = [round(n, 2) for n in os.getloadavg()]
     return report
 
@@ -309,9 +339,17 @@ def _ratios(r: dict[str, dict[str, float]]) -> dict[str, float]:
     def ratio(a: str, b: str) -> float:
         return round(r[a]["req_s"] / r[b]["req_s"], 4)
 
-    return {
+    ratios = {
         "api_me_vs_healthz": ratio("api_me", "healthz"),
         "thread_json_vs_healthz": ratio("thread_json", "healthz"),
-        "media_relay_vs_nginx_direct": ratio("media_range_relay", "media_range_nginx_direct"),
-        "media_accel_vs_nginx_direct": ratio("media_range_nginx_accel", "media_range_nginx_direct"),
     }
+    if "media_range_nginx_direct" in r:
+        ratios["media_relay_vs_nginx_direct"] = ratio(
+            "media_range_relay", "media_range_nginx_direct"
+        )
+        ratios["media_accel_vs_nginx_direct"] = ratio(
+            "media_range_nginx_accel", "media_range_nginx_direct"
+        )
+    else:
+        ratios["media_redirect_vs_healthz"] = ratio("media_redirect_relay", "healthz")
+    return ratios

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import signal
 import socket
@@ -213,6 +214,37 @@ async def upload(
         response = await client.patch(url, content=chunk, headers=headers)
         assert response.status_code == 204, response.text
         offset = int(response.headers["Upload-Offset"])
+
+
+def front_conf(
+    tmp: Path,
+    ports: list[int],
+    media_dir: Path | None = None,
+    extra: str = "",
+    kept: Path | None = None,
+) -> tuple[Path, int]:
+    """infra/nginx.conf with this run's web processes, a free port, its folders in tmp (the
+    relay's kept answers in `kept` when given), the media folder when given, and `extra`
+    locations; with the port it listens on."""
+    port = free_port()
+    text = (ROOT / "infra" / "nginx.conf").read_text()
+    servers = "\n        ".join(f"server 127.0.0.1:{p};" for p in ports)
+    swaps = [
+        ("pid /run/nginx-relay.pid;", f"pid {tmp / 'nginx.pid'};"),
+        # Workers as the user who made tmp (as root, nginx would run them as nobody).
+        ("worker_processes auto;", f"user {getpass.getuser()};\nworker_processes auto;"),
+        ("proxy_cache_path /run/nginx-relay-media ", f"proxy_cache_path {kept or tmp / 'kept'} "),
+        ("server 127.0.0.1:8000;", servers),
+        ("listen 8080;", f"listen 127.0.0.1:{port};"),
+        ("root /var/lib/relay/media;", f"root {media_dir or tmp / 'media'};"),
+        ("        location @relay {", f"{extra}\n        location @relay {{"),
+    ]
+    for old, new in swaps:
+        assert old in text, old
+        text = text.replace(old, new)
+    conf = tmp / "nginx.conf"
+    conf.write_text(text)
+    return conf, port
 
 
 @contextlib.contextmanager
