@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events
@@ -78,22 +79,45 @@ def check_moment(value: object, message: Message, name: str = "at") -> float | N
     return min(float(value), limit)
 
 
+class Reached(NamedTuple):
+    """How far a listener has played a message."""
+
+    position: float
+    heard: bool
+
+
 async def record_listen(
     session: AsyncSession, message: Message, user_id: str, position: float, heard: bool
-) -> Listen:
-    """Keep the furthest point reached; once heard, a message stays heard."""
-    listen = await session.get(Listen, (message.id, user_id))
-    before = None if listen is None else (listen.heard, quarter(listen.position, message))
-    if listen is None:
-        listen = Listen(message_id=message.id, user_id=user_id, position=0.0, heard=False)
-        session.add(listen)
-    listen.position = max(listen.position or 0.0, position)
-    listen.heard = bool(listen.heard) or heard
+) -> Reached:
+    """Keep the furthest point reached; once heard, a message stays heard. Core statements:
+    a listening report every few seconds from every player is the busiest write there is."""
+    connection = await session.connection()
+    keys = {"message_id": message.id, "user_id": user_id}
+    row = (await connection.execute(_REACHED, keys)).first()
+    before = Reached(0.0, False) if row is None else Reached(row.position or 0.0, bool(row.heard))
+    after = Reached(max(before.position, position), before.heard or heard)
+    if row is None:
+        await connection.execute(insert(Listen).values(**keys, **after._asdict()))
+    elif after != before:
+        await connection.execute(_UPDATE_REACHED, {**keys, "p": after.position, "h": after.heard})
     # The author's "seen by" changes visibly only at these steps; progress reports every
     # few seconds would otherwise wake every listener of the thread.
-    if before != (listen.heard, quarter(listen.position, message)):
+    if row is None or (before.heard, quarter(before.position, message)) != (
+        after.heard,
+        quarter(after.position, message),
+    ):
         events.emit(session, message.thread_id, "listen", message.id)
-    return listen
+    return after
+
+
+_LISTEN_KEY = (Listen.message_id == bindparam("message_id")) & (
+    Listen.user_id == bindparam("user_id")
+)
+_REACHED = select(Listen.position, Listen.heard).where(_LISTEN_KEY)
+# updated_at follows by its column's onupdate.
+_UPDATE_REACHED = (
+    update(Listen).where(_LISTEN_KEY).values(position=bindparam("p"), heard=bindparam("h"))
+)
 
 
 def quarter(position: float, message: Message) -> int:

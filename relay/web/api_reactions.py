@@ -42,8 +42,9 @@ async def unreact(request: Request) -> Response:
 async def _seat_and_message(
     session: AsyncSession, user: User, message_id: str
 ) -> tuple[Seat, Message]:
-    seat = await access.message_seat(session, user, message_id)
-    return seat, await access.message_in_thread(session, seat, message_id)
+    # One statement: the seat's row carries the message.
+    row, seat = await access.visible_message(session, user, message_id)
+    return seat, row[3]
 
 
 def _acting(seat: Seat) -> Seat:
