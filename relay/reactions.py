@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay import events
@@ -89,17 +90,29 @@ class Reached(NamedTuple):
 async def record_listen(
     session: AsyncSession, message: Message, user_id: str, position: float, heard: bool
 ) -> Reached:
-    """Keep the furthest point reached; once heard, a message stays heard. Core statements:
-    a listening report every few seconds from every player is the busiest write there is."""
+    """Keep the furthest point reached; once heard, a message stays heard, also when reports
+    race (the update keeps the larger position in SQL). Core statements: a listening report
+    every few seconds from every player is the busiest write there is."""
     connection = await session.connection()
-    keys = {"message_id": message.id, "user_id": user_id}
+    keys = {"m": message.id, "u": user_id}
     row = (await connection.execute(_REACHED, keys)).first()
     before = Reached(0.0, False) if row is None else Reached(row.position or 0.0, bool(row.heard))
-    after = Reached(max(before.position, position), before.heard or heard)
+    after = None
     if row is None:
-        await connection.execute(insert(Listen).values(**keys, **after._asdict()))
-    elif after != before:
-        await connection.execute(_UPDATE_REACHED, {**keys, "p": after.position, "h": after.heard})
+        try:
+            async with connection.begin_nested():  # another report may insert it first
+                await connection.execute(
+                    insert(Listen).values(
+                        message_id=message.id, user_id=user_id, position=position, heard=heard
+                    )
+                )
+            after = Reached(position, heard)
+        except IntegrityError:
+            pass
+    if after is None:
+        found = await connection.execute(_UPDATE_REACHED, {**keys, "p": position, "h": heard})
+        reached = found.first()  # none if the message went meanwhile
+        after = before if reached is None else Reached(*reached)
     # The author's "seen by" changes visibly only at these steps; progress reports every
     # few seconds would otherwise wake every listener of the thread.
     if row is None or (before.heard, quarter(before.position, message)) != (
@@ -110,13 +123,17 @@ async def record_listen(
     return after
 
 
-_LISTEN_KEY = (Listen.message_id == bindparam("message_id")) & (
-    Listen.user_id == bindparam("user_id")
-)
+_LISTEN_KEY = (Listen.message_id == bindparam("m")) & (Listen.user_id == bindparam("u"))
 _REACHED = select(Listen.position, Listen.heard).where(_LISTEN_KEY)
-# updated_at follows by its column's onupdate.
+# The larger position and heard-or-not in one statement (updated_at by its onupdate).
 _UPDATE_REACHED = (
-    update(Listen).where(_LISTEN_KEY).values(position=bindparam("p"), heard=bindparam("h"))
+    update(Listen)
+    .where(_LISTEN_KEY)
+    .values(
+        position=case((Listen.position < bindparam("p"), bindparam("p")), else_=Listen.position),
+        heard=or_(Listen.heard, bindparam("h")),
+    )
+    .returning(Listen.position, Listen.heard)
 )
 
 

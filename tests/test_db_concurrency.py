@@ -135,3 +135,25 @@ async def test_the_wal_is_checkpointed_in_a_thread_every_so_many_writes(
     assert sessions._checkpoint is not None
     await sessions._checkpoint
     assert seen == [world.services.settings.database_url.removeprefix("sqlite+aiosqlite:///")]
+
+
+async def test_racing_reports_of_one_listener_all_land_and_keep_the_furthest(
+    world: World,
+) -> None:
+    """Sixteen reports of one listener on one message at once (a player on a bad network):
+    no 5xx, one row, the furthest position; on PostgreSQL their first inserts race."""
+    message = await start(world, title="Racing")
+    url = f"/api/messages/{message['id']}/listen"
+    positions = [float(n) for n in range(1, 17)]
+    answers = await asyncio.gather(
+        *(
+            world.client.put(url, json={"position": p, "heard": False}, headers=auth(world))
+            for p in positions
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 16, [a.text for a in answers]
+    async with world.services.reads.begin() as session:
+        rows = (
+            await session.execute(select(Listen.position).where(Listen.message_id == message["id"]))
+        ).all()
+    assert [row.position for row in rows] == [16.0]
