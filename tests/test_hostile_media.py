@@ -21,7 +21,7 @@ import pytest
 
 from relay.settings import MediaSettings
 from tests.support.media import make_lying_mkv, make_raw_mkv
-from workers import ffmpeg
+from workers import ffmpeg, ffmpeg_run
 from workers.errors import MediaError, MediaRejected
 from workers.probe import EMPTY, NOT_MEDIA, UNREADABLE
 from workers.transcode import make_renditions
@@ -96,10 +96,10 @@ def trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     log.touch()
     strace = shutil.which("strace")
     assert strace is not None, "strace is missing: `infra/setup.sh --test` installs it"
-    launcher = ffmpeg._launcher
+    launcher = ffmpeg_run._launcher
     calls = "trace=open,openat,openat2,connect"
     prefix = [strace, "-f", "-qq", "-A", "-o", str(log), "-e", calls]
-    monkeypatch.setattr(ffmpeg, "_launcher", lambda nice: [*prefix, *launcher(nice)])
+    monkeypatch.setattr(ffmpeg_run, "_launcher", lambda nice: [*prefix, *launcher(nice)])
     return log
 
 
@@ -187,7 +187,7 @@ async def test_even_a_playlist_demuxer_cannot_connect_out(
     src.parent.mkdir()
     src.write_bytes(playlist(watch))
     with contextlib.suppress(MediaError):
-        await ffmpeg.run(ffmpeg.probe_args(src, "hls"), timeout=30)
+        await ffmpeg_run.run(ffmpeg.probe_args(src, "hls"), timeout=30)
     assert watch.connections() == 0
     assert "AF_INET" not in trace.read_text()
 
@@ -326,15 +326,15 @@ def spawns(tree: ast.AST) -> list[str]:
     return found
 
 
-def test_only_the_ffmpeg_module_starts_processes() -> None:
+def test_only_the_ffmpeg_runner_starts_processes() -> None:
     offenders = {}
     for folder in ("workers", "relay"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
             found = spawns(ast.parse(path.read_text(encoding="utf-8")))
-            if found and relative != "workers/ffmpeg.py":
+            if found and relative != "workers/ffmpeg_run.py":
                 offenders[relative] = found
     assert offenders == {}
-    assert spawns(ast.parse((ROOT / "workers/ffmpeg.py").read_text())) == [
+    assert spawns(ast.parse((ROOT / "workers/ffmpeg_run.py").read_text())) == [
         "asyncio.create_subprocess_exec"
     ]

@@ -18,7 +18,7 @@ from tests.support.transcode import (
     ffprobe,
     streams,
 )
-from workers import ffmpeg, renditions, transcode
+from workers import ffmpeg_run, renditions, transcode
 from workers.analysis import Loudness
 from workers.errors import MediaRejected
 from workers.renditions import loudness_filter, preview_start, wants_data_saver, webp_info
@@ -243,13 +243,13 @@ async def test_decodes_of_a_recording_without_header_duration_get_time_for_its_l
     not for the maximum length."""
     src = make_webm(folder / f"headerless-{audio}.webm", seconds=20, audio=audio)
     budgets: list[tuple[list[str], float]] = []
-    real = ffmpeg.run_with_stderr
+    real = ffmpeg_run.run_with_stderr
 
     async def recording(argv: list[str], **kwargs: Any) -> tuple[bytes, str]:
         budgets.append((argv, kwargs["timeout"]))
         return await real(argv, **kwargs)
 
-    monkeypatch.setattr(ffmpeg, "run_with_stderr", recording)
+    monkeypatch.setattr(ffmpeg_run, "run_with_stderr", recording)
     settings = MediaSettings(timeout_seconds=30, timeout_factor=2)
     await make_renditions(src, tmp_path / "out", settings)
     decodes = [t for argv, t in budgets if "-filter_complex" in argv]
@@ -260,11 +260,11 @@ async def test_decodes_of_a_recording_without_header_duration_get_time_for_its_l
 def record_argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every argv that make_renditions runs, in order."""
     argvs: list[list[str]] = []
-    real = ffmpeg.run_with_stderr
+    real = ffmpeg_run.run_with_stderr
 
     async def recording(argv: list[str], **kwargs: Any) -> tuple[bytes, str]:
         argvs.append(argv)
         return await real(argv, **kwargs)
 
-    monkeypatch.setattr(ffmpeg, "run_with_stderr", recording)
+    monkeypatch.setattr(ffmpeg_run, "run_with_stderr", recording)
     return argvs

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from relay.settings import MediaSettings
-from workers import analysis, ffmpeg
+from workers import analysis, ffmpeg, ffmpeg_run
 from workers.errors import MediaError
 from workers.filters import fit_scale
 from workers.probe import MediaInfo
@@ -111,7 +111,7 @@ async def make_live_renditions(
     budget = settings.max_duration_seconds + time_budget(settings, None)
     try:
         async with steps.run("transcode"):
-            took_all = await ffmpeg.run_fed(
+            took_all = await ffmpeg_run.run_fed(
                 argv, chunks, timeout=budget, nice=settings.ffmpeg_nice, on_progress=pictures.at
             )
             if not took_all:  # it stopped reading at the bound
@@ -147,7 +147,9 @@ async def _finish_media(
 
     async def remux(src: Path, name: str, muxer: str, height: int | None) -> RenditionFile:
         dst = outputs.out / ("audio.m4a" if name == "audio" else f"{name}.mp4")
-        await ffmpeg.run(ffmpeg.remux_args(src, dst, muxer=muxer), timeout=time_budget(settings, 0))
+        await ffmpeg_run.run(
+            ffmpeg.remux_args(src, dst, muxer=muxer), timeout=time_budget(settings, 0)
+        )
         remove_files(src)
         return await verify_av(dst, name, video=name != "audio", audio=sound, max_height=height)
 

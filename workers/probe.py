@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers import ffmpeg
+from workers import ffmpeg, ffmpeg_run
 from workers.errors import FFmpegError, FFmpegTimeout, MediaRejected
 
 SNIFF_BYTES = 64
@@ -175,7 +175,7 @@ async def measure_length(
     from its packets; None when they do not tell. A run out of time raises FFmpegTimeout."""
     argv = ffmpeg.length_args(src, fmt, max_seconds=max_seconds or 24 * 3600.0)
     try:
-        stdout = await ffmpeg.run(argv, timeout=timeout)
+        stdout = await ffmpeg_run.run(argv, timeout=timeout)
     except FFmpegTimeout:
         raise
     except FFmpegError:
@@ -195,7 +195,7 @@ async def probe(src: Path, *, timeout: float = 30.0) -> tuple[str, MediaInfo]:  
     if fmt is None:
         raise MediaRejected(NOT_MEDIA)
     try:
-        stdout = await ffmpeg.run(ffmpeg.probe_args(src, fmt), timeout=timeout)
+        stdout = await ffmpeg_run.run(ffmpeg.probe_args(src, fmt), timeout=timeout)
     except FFmpegTimeout:
         raise
     except FFmpegError as exc:

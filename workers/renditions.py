@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers import ffmpeg
+from workers import ffmpeg, ffmpeg_run
 from workers.analysis import Loudness
 from workers.errors import MediaError
 from workers.filters import fit_scale, loudnorm_filter
@@ -186,7 +186,7 @@ def file_size(path: Path) -> int:
 
 
 async def _probe_output(path: Path, fmt: str) -> dict[str, Any]:
-    stdout = await ffmpeg.run(ffmpeg.probe_args(path, fmt), timeout=VERIFY_TIMEOUT)
+    stdout = await ffmpeg_run.run(ffmpeg.probe_args(path, fmt), timeout=VERIFY_TIMEOUT)
     try:
         return json.loads(stdout)
     except ValueError as exc:

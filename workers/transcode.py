@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relay.settings import MediaSettings
-from workers import analysis, ffmpeg
+from workers import analysis, ffmpeg, ffmpeg_run
 from workers.errors import MediaRejected
 from workers.probe import UNREADABLE, MediaInfo, check_limits, measure_length, probe
 from workers.renditions import (
@@ -158,7 +158,7 @@ async def _analyse(job: _Job) -> _Sound | None:
         job.src, job.fmt, pcm=pcm, silences=marks, loudness=measure, max_seconds=job.bound
     )
     try:
-        _, stderr = await ffmpeg.run_with_stderr(
+        _, stderr = await ffmpeg_run.run_with_stderr(
             argv, timeout=job.timeout(job.length), nice=job.settings.ffmpeg_nice
         )
         samples = file_size(pcm) // 2
@@ -235,7 +235,7 @@ async def _transcode(job: _Job, sound: _Sound | None) -> list[RenditionFile]:
         max_seconds=job.bound,
     )
     budget = job.timeout(duration or job.length)
-    await ffmpeg.run(argv, timeout=budget, nice=job.settings.ffmpeg_nice)
+    await ffmpeg_run.run(argv, timeout=budget, nice=job.settings.ffmpeg_nice)
     has_sound = sound is not None
     checks = []
     if video:
@@ -261,7 +261,7 @@ async def _transcode(job: _Job, sound: _Sound | None) -> list[RenditionFile]:
             threads=job.settings.ffmpeg_threads,
             max_seconds=job.bound,
         )
-        await ffmpeg.run(
+        await ffmpeg_run.run(
             argv, timeout=job.timeout(files[0].duration), nice=job.settings.ffmpeg_nice
         )
         small_file = await verify_av(
@@ -279,7 +279,7 @@ async def make_poster(out: Path, video: RenditionFile, *, nice: int) -> Path:
     for at_seconds in (min(1.0, (video.duration or 0.0) / 2), 0.0):
         remove_files(path)
         argv = ffmpeg.poster_args(video.path, path, at_seconds=at_seconds)
-        await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
+        await ffmpeg_run.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
         if file_size(path):
             break
     return path
@@ -290,7 +290,7 @@ async def make_preview(out: Path, video: RenditionFile, *, nice: int) -> Path:
     path = out / "preview.webp"
     start = preview_start(video.duration)
     argv = ffmpeg.preview_args(video.path, path, start=start, seconds=PREVIEW_SECONDS)
-    await ffmpeg.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
+    await ffmpeg_run.run(argv, timeout=POSTER_TIMEOUT, nice=nice)
     return path
 
 
