@@ -142,7 +142,7 @@ def test_encode_args_video_without_sound() -> None:
     assert _option(argv, "-filter_complex") == (
         "[0:v:0]scale=w='if(gte(iw,ih),min(iw,1280),min(iw,720))'"
         ":h='if(gte(iw,ih),min(ih,720),min(ih,1280))'"
-        ":force_original_aspect_ratio=decrease:force_divisible_by=2[v0]"
+        ":force_original_aspect_ratio=decrease:force_divisible_by=2:out_range=tv[v0]"
     )
     [video] = _outputs(argv)
     assert _options(video, "-map") == ["[v0]"]

@@ -22,7 +22,7 @@ def test_box_scale_fits_a_box_for_the_height() -> None:
     assert box_scale(720) == (
         "scale=w='if(gte(iw,ih),min(iw,1280),min(iw,720))'"
         ":h='if(gte(iw,ih),min(ih,720),min(ih,1280))'"
-        ":force_original_aspect_ratio=decrease:force_divisible_by=2"
+        ":force_original_aspect_ratio=decrease:force_divisible_by=2:out_range=tv"
     )
     assert "min(iw,640)" in box_scale(360) and "min(ih,360)" in box_scale(360)
     assert "min(ih,360)" in box_scale(361)  # boxes have even sides

@@ -191,6 +191,20 @@ async def test_steps_are_reported_in_order(folder: Path, tmp_path: Path) -> None
     assert heard == [("probe", "running"), ("probe", "failed")]
 
 
+async def test_a_full_range_recording_plays_as_limited_range_h264(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Chromium tags some screen-and-camera recordings full range; kept so, the H.264 reads
+    as yuvj420p, which the verification refuses (it failed such a recording in CI)."""
+    src = make_webm(folder / "full-range.webm", 1, codec="vp9", full_range=True)
+    assert streams(ffprobe(src), "video")[0]["color_range"] == "pc"
+    _, files = await make_renditions(src, tmp_path / "out", SETTINGS)
+    for name in ("video", "video_360"):
+        if name in by_name(files):
+            video = streams(ffprobe(by_name(files)[name].path), "video")[0]
+            assert video["pix_fmt"] == "yuv420p" and video.get("color_range") != "pc", name
+
+
 async def test_work_folder_with_awkward_characters(folder: Path, tmp_path: Path) -> None:
     # The silence metadata file is named inside a filter graph: it must be escaped.
     out = tmp_path / "a:b,c'd[e];f g"

@@ -31,6 +31,10 @@ def box_scale(height: int) -> str:
         f":h='if({landscape},min(ih,{short}),min(ih,{long}))'"
         # decrease keeps the aspect ratio inside the box and rounds down to even sizes.
         ":force_original_aspect_ratio=decrease:force_divisible_by=2"
+        # Full-range sources (Chromium's screen-and-camera canvas tags some so) are turned
+        # into the limited range every player expects; otherwise H.264 keeps the full-range
+        # flag and the file reads as yuvj420p.
+        ":out_range=tv"
     )
 
 

@@ -20,15 +20,18 @@ def make_webm(
     rate: int = 30,
     codec: str = "vp8",
     vfr: bool = False,
+    full_range: bool = False,
 ) -> Path:
     """VP8 (or VP9) + Opus WebM without duration or cues in the header, like Chrome's
-    MediaRecorder. `vfr` drops frames irregularly, as a busy recorder does."""
+    MediaRecorder. `vfr` drops frames irregularly, as a busy recorder does; `full_range`
+    tags the video as Chromium's screen-and-camera canvas sometimes does."""
     args = _sources(seconds, size, rate, audio=audio, video=video)
     if video and vfr:
         args += ["-vf", "select='lt(mod(n,10),4)+eq(mod(n,7),0)'", "-fps_mode", "vfr"]
     if video:
         encoder = {"vp8": "libvpx", "vp9": "libvpx-vp9"}[codec]
         args += ["-c:v", encoder, "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k"]
+        args += ["-color_range", "pc"] if full_range else []
     if audio:
         args += ["-c:a", "libopus", "-b:a", "48k"]
     return _write(path, [*args, "-live", "1", "-f", "webm"])
