@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import os
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from relay.db import Sessionmaker, read_sessionmaker
+from relay.db import ONE_STATEMENT, Sessionmaker, read_sessionmaker
 from relay.hub import EventHub
 from relay.read_cache import NoCache, ReadCache, read_cache
 from relay.settings import Settings
@@ -51,6 +52,13 @@ class Services:
     def read_engine(self) -> AsyncEngine:
         """The engine behind `reads`, for a single statement without an ORM session."""
         return self.reads.kw["bind"]
+
+    @contextlib.asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A read connection for one statement: no ORM session to open and close, no BEGIN."""
+        async with self.read_engine.connect() as connection:
+            await connection.execution_options(**{ONE_STATEMENT: True})
+            yield connection
 
 
 def _lower_priority() -> None:

@@ -13,7 +13,6 @@ from starlette.requests import Request
 
 from relay import auth
 from relay.context import Services
-from relay.db import ONE_STATEMENT
 from relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from relay.inputs import MAX_ID
 
@@ -76,9 +75,7 @@ def _record_use(svc: Services, token: str) -> None:
 
 async def _read_principal(request: Request) -> tuple[auth.Principal | None, str | None]:
     if _bearer(request):
-        # One statement on a read connection: no ORM session to open and close, no BEGIN.
-        async with services(request).read_engine.connect() as connection:
-            await connection.execution_options(**{ONE_STATEMENT: True})
+        async with services(request).one_statement() as connection:
             return await _lookup(request, connection)
     # A read transaction: on SQLite it runs beside writers instead of queueing behind them.
     async with services(request).reads.begin() as reading:

@@ -19,7 +19,6 @@ from starlette.types import Receive, Scope, Send
 
 from relay import access, read_cache
 from relay.context import Services
-from relay.db import ONE_STATEMENT
 from relay.errors import NotFound
 from relay.models import Message, Rendition, ShareLink, ThreadMember
 from relay.ranges import (
@@ -95,8 +94,7 @@ async def for_user(request: Request) -> Response:
         if len(message_id) > 32:
             return None
         params = {"user_id": who.user.id, "message_id": message_id, "name": name}
-        async with svc.read_engine.connect() as connection:
-            await connection.execution_options(**{ONE_STATEMENT: True})
+        async with svc.one_statement() as connection:
             row = (await connection.execute(_CHECKED, params)).first()
         if row is None or not access.sees(who.user, row.member, row.via_link, row):
             return None
