@@ -107,9 +107,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         proxy_headers=True,
         log_level="info",
-        log_config=logs.uvicorn_json_config()
-        if settings.log_format == "json"
-        else logs.uvicorn_config(),
+        **({"log_config": logs.uvicorn_json_config()} if settings.log_format == "json" else {}),
+        access_log=False,  # Relay writes its own (relay.logs.AccessLines)
         timeout_graceful_shutdown=10,
     )
     Server(config).run()

@@ -44,6 +44,7 @@ class Services:
     def __post_init__(self) -> None:
         self.reads = read_sessionmaker(self.engine)
         self.answers = read_cache(self.settings.database_url)
+        self.answers.watch(self.engine)
         self.hashing = ThreadPoolExecutor(
             self.settings.limits.hash_concurrency, "argon2", initializer=_lower_priority
         )

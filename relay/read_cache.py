@@ -1,10 +1,13 @@
 """Answers of read-only work (who a credential stands for, a thread document, a media access
 check), kept while the database has not changed. On SQLite, `PRAGMA data_version` read on a
 connection of its own changes whenever any other connection commits, in this process or in
-another (a CLI command, a worker): one lookup of a few microseconds tells whether a kept
-answer still holds. Answers are also kept for at most a second, so what lapses with the
-clock (sessions, links that expire) is never later than that. PostgreSQL has no such
-counter, and several processes write there: nothing is kept."""
+another (a CLI command, a worker): one lookup tells whether a kept answer still holds. The
+requests served in one turn of the event loop share that lookup, and a commit of this
+process makes the next ask look again (its statements run inline, inside the turn): another
+process's commit is seen from the next turn, this process's at once. Answers are also kept
+for at most a second, so what lapses with the clock (sessions, links that expire) is never
+later than that. PostgreSQL has no such counter, and several processes write there:
+nothing is kept."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.db import is_sqlite
 
@@ -31,11 +36,14 @@ class ReadCache:
         self._path = path
         self._db: sqlite3.Connection | None = None
         self._version = -1
+        self._read_this_turn = False
         self._entries: dict[Hashable, tuple[float, asyncio.Future[Any]]] = {}
 
     def _current(self) -> int | None:
         """The database's version, or None in the rare moment SQLite would make us wait
         (a WAL being reset): the event loop never sleeps in its busy handler."""
+        if self._read_this_turn:
+            return self._version
         if self._db is None:
             self._db = sqlite3.connect(
                 self._path, timeout=0, isolation_level=None, check_same_thread=False
@@ -47,7 +55,17 @@ class ReadCache:
         if version != self._version:
             self._entries.clear()
             self._version = version
+        self._read_this_turn = True
+        asyncio.get_running_loop().call_soon(self.committed)
         return version
+
+    def committed(self, *_: object) -> None:
+        """The next ask reads the version again: a new turn, or this process committed."""
+        self._read_this_turn = False
+
+    def watch(self, engine: AsyncEngine) -> None:
+        """Hear of the commits made through `engine` (this process's writes)."""
+        event.listen(engine.sync_engine, "commit", self.committed)
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The kept answer for `key`, else `compute()`'s, kept unless it raised. Requests
@@ -96,6 +114,9 @@ class NoCache:
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         return await compute()
+
+    def watch(self, engine: AsyncEngine) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -44,9 +44,8 @@ from relay.web import (
     uploads,
 )
 from relay.web.http import principal
-from relay.web.metrics_page import RequestMetrics
 from relay.web.middleware import AllowedHosts, SecurityHeaders, ServerErrors
-from relay.web.request_log import RequestIds
+from relay.web.request_log import RequestLog
 
 log = logging.getLogger("relay")
 STOP_SECONDS = 10.0  # for embedded workers to hand their jobs back on shutdown
@@ -142,8 +141,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first."""
     return [
-        Middleware(RequestIds, log_requests=settings.log_format == "json"),
-        Middleware(RequestMetrics),
+        Middleware(RequestLog, log_format=settings.log_format),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(ServerErrors),
         Middleware(AllowedHosts, hosts=settings.trusted_hosts),

@@ -1,52 +1,22 @@
-"""/metrics in Prometheus's text format, and the middleware that counts every request by its
-route template (never by its path: ids and tokens would make a series each). Readable with
-RELAY_METRICS_TOKEN as a bearer token, or from an address in RELAY_METRICS_NETWORKS."""
+"""/metrics in Prometheus's text format (each request is counted by relay.web.request_log).
+Readable with RELAY_METRICS_TOKEN as a bearer token, or from an address in
+RELAY_METRICS_NETWORKS."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import time
 
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay import metrics
 from relay.db import utcnow
 from relay.errors import Forbidden
 from relay.settings import Settings
 from relay.web.http import services
-
-
-class RequestMetrics:
-    """Counts and times each HTTP request under its route's template."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        began = time.perf_counter()
-        status = 500
-
-        async def counted(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
-            metrics.HTTP_SECONDS.labels(route, method).observe(time.perf_counter() - began)
 
 
 def _allowed(request: Request, settings: Settings) -> bool:
