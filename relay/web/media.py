@@ -5,6 +5,7 @@ so a phone that plays a message again asks with If-None-Match and gets 304."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,11 @@ class _Plan:
     key: str
     size: int
     path: Path | None  # the file in the local store
+
+    @functools.cached_property
+    def encoded_headers(self) -> list[tuple[bytes, bytes]]:
+        """`headers` as a response sends them, encoded once for all the ranges it answers."""
+        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
 
 
 async def for_user(request: Request) -> Response:
@@ -171,43 +177,45 @@ def _answer(request: Request, svc: Services, plan: _Plan) -> Response:
     if plan.redirect is not None:
         # The presigned URL is reissued only after an access check.
         return RedirectResponse(plan.redirect, 302, headers={"Cache-Control": "no-store"})
-    headers = dict(plan.headers)
     if plan.path is None:  # small files of the S3 store (captions, JSON) pass through here
-        return _stream(request, svc.storage, plan, headers)
-    if "X-Accel-Redirect" in headers:
-        return Response(status_code=200, headers=headers)
+        return _stream(request, svc.storage, plan, dict(plan.headers))
+    if "X-Accel-Redirect" in plan.headers:
+        return Response(status_code=200, headers=plan.headers)
     opened = files.open_file(plan.path)
     if opened is None:
         raise NotFound("This media is missing from the store.")
     try:
-        return _file_response(request, opened, headers)
+        return _file_response(request, opened, plan)
     except BaseException:
         os.close(opened.fd)
         raise
 
 
-def _file_response(request: Request, opened: files.OpenFile, headers: dict[str, str]) -> Response:
+def _file_response(request: Request, opened: files.OpenFile, plan: _Plan) -> Response:
     """200, 206, 304 or 416 for a local file; the response closes the descriptor."""
     size = opened.size
-    headers["ETag"] = opened.etag
-    headers["Last-Modified"] = opened.last_modified
-    asked = request.headers
+    headers = {"ETag": opened.etag, "Last-Modified": opened.last_modified}
+    # One pass over the request's headers (names are lower case in ASGI).
+    asked = {k: v.decode("latin-1") for k, v in request.scope["headers"] if k in _CONDITIONS}
     if not_modified(
-        asked.get("if-none-match"), asked.get("if-modified-since"), opened.etag, opened.mtime
+        asked.get(b"if-none-match"), asked.get(b"if-modified-since"), opened.etag, opened.mtime
     ):
-        return FileSlice(opened.fd, 0, 0, 304, _validators(headers))
+        return FileSlice(opened.fd, 0, 0, 304, _validators(plan.headers | headers))
     byte_range = None
-    if range_applies(asked.get("if-range"), opened.etag, opened.last_modified):
+    if range_applies(asked.get(b"if-range"), opened.etag, opened.last_modified):
         try:
-            byte_range = parse_range(asked.get("range"), size)
+            byte_range = parse_range(asked.get(b"range"), size)
         except RangeNotSatisfiable:
             headers["Content-Range"] = f"bytes */{size}"
             headers["Content-Length"] = "0"
-            return FileSlice(opened.fd, 0, 0, 416, headers)
+            return FileSlice(opened.fd, 0, 0, 416, plan.headers | headers)
     start, stop, status = _span(byte_range, size, headers)
     if request.method == "HEAD":
         stop = start
-    return FileSlice(opened.fd, start, stop, status, headers)
+    return FileSlice(opened.fd, start, stop, status, headers, plan.encoded_headers)
+
+
+_CONDITIONS = frozenset({b"range", b"if-range", b"if-none-match", b"if-modified-since"})
 
 
 def _span(byte_range: ByteRange | None, size: int, headers: dict[str, str]) -> tuple[int, int, int]:
@@ -245,12 +253,20 @@ class FileSlice(Response):
     inside the event loop when it holds them); the descriptor is closed once sent."""
 
     def __init__(
-        self, fd: int, start: int, stop: int, status_code: int, headers: dict[str, str]
+        self,
+        fd: int,
+        start: int,
+        stop: int,
+        status_code: int,
+        headers: dict[str, str],
+        encoded: list[tuple[bytes, bytes]] | None = None,  # more, as raw headers
     ) -> None:
         self.fd, self.start, self.stop = fd, start, stop
         self.status_code = status_code
         self.background = None
         self.init_headers(headers)
+        if encoded:
+            self.raw_headers = encoded + self.raw_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

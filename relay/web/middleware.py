@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +23,7 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.policy = content_security_policy(settings)
+        self.policy = content_security_policy(settings).encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,18 +33,39 @@ class SecurityHeaders:
 
         async def send_protected(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer" if share else "same-origin"
-                headers.setdefault("Content-Security-Policy", self.policy)
-                kind = headers.get("content-type", "")
-                if not kind or kind.startswith(("text/html", "application/json")):
-                    headers.setdefault("Cache-Control", "no-store")
-                if share:
-                    headers["X-Robots-Tag"] = "noindex"
+                message["headers"] = self._protected(message.get("headers", ()), share)
             await send(message)
 
         await self.app(scope, receive, send_protected)
+
+    def _protected(
+        self, given: Iterable[tuple[bytes, bytes]], share: bool
+    ) -> list[tuple[bytes, bytes]]:
+        """The response's headers with ours, in one pass (this runs for every response)."""
+        headers: list[tuple[bytes, bytes]] = []
+        present, kind = set(), b""
+        for name, value in given:
+            low = name.lower()
+            if low in _REPLACED or (share and low == b"x-robots-tag"):
+                continue
+            headers.append((name, value))
+            present.add(low)
+            if low == b"content-type":
+                kind = value
+        headers.append((b"x-content-type-options", b"nosniff"))
+        headers.append((b"referrer-policy", b"no-referrer" if share else b"same-origin"))
+        if b"content-security-policy" not in present:
+            headers.append((b"content-security-policy", self.policy))
+        stored = not kind or kind.startswith((b"text/html", b"application/json"))
+        if stored and b"cache-control" not in present:
+            headers.append((b"cache-control", b"no-store"))
+        if share:
+            headers.append((b"x-robots-tag", b"noindex"))
+        return headers
+
+
+# Set by SecurityHeaders whatever the response says.
+_REPLACED = frozenset({b"x-content-type-options", b"referrer-policy"})
 
 
 class ServerErrors:
