@@ -108,7 +108,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         proxy_headers=True,
         log_level="info",
         **({"log_config": logs.uvicorn_json_config()} if settings.log_format == "json" else {}),
-        access_log=False,  # Relay writes its own (relay.logs.AccessLines)
+        access_log=False,  # Relay writes its own (relay.web.request_log.AccessLines)
         timeout_graceful_shutdown=10,
     )
     Server(config).run()

@@ -1,21 +1,16 @@
 """Logging set-up for `relay serve` and `relay worker`: text or JSON lines
 (RELAY_LOG_FORMAT), each carrying the id of the request it belongs to (also into the jobs
-that request queued); the access log, in the same format, never records a share link's
-token."""
+that request queued); the access log (relay.web.request_log), in the same format, never
+records a share link's token."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-import sys
-import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
-
-from starlette.types import Scope
+from typing import Any
 
 # /s/<token> in a path, and s%2F<token> inside a query (oEmbed's url=).
 _TOKEN = re.compile(r"(/s/|s%2F)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]+", re.IGNORECASE)
@@ -87,70 +82,3 @@ def uvicorn_json_config() -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }
-
-
-class AccessLines:
-    """The access log: a line per request in the format of the other lines, written to
-    stderr together once per turn of the event loop. Under load one write carries many
-    requests, where a logging record each (record, lock, formatting, write) cost more than
-    serving a cached media range."""
-
-    def __init__(self, log_format: str, stream: TextIO | None = None) -> None:
-        self._json = log_format == "json"
-        self._stream = stream
-        self._pending: list[str] = []
-        self._second, self._prefix = -1, ""
-
-    def add(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> None:
-        query = scope.get("query_string", b"")
-        target = redact(scope["path"] + ("?" + query.decode("latin-1") if query else ""))
-        method, ms = scope["method"], round(1000 * seconds, 1)
-        host, port = scope.get("client") or ("-", 0)
-        if self._json:
-            fields = {
-                "time": self._stamp(),
-                "level": "info",
-                "logger": "relay.request",
-                "message": f"{method} {target} {status}",
-                "request_id": request_id,
-                "route": route,
-                "method": method,
-                "path": target,
-                "status": status,
-                "duration_ms": ms,
-                "client": host,
-            }
-            line = json.dumps(fields, ensure_ascii=False)
-        else:
-            version = scope.get("http_version", "1.1")
-            line = (
-                f"{self._stamp()} INFO relay.request: {host}:{port} - "
-                f'"{method} {target} HTTP/{version}" {status} {ms} ms'
-            )
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append(line + "\n")
-
-    def _stamp(self) -> str:
-        """logging's asctime for text lines, ISO 8601 in UTC for JSON, as the other lines."""
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            if self._json:
-                self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            else:
-                self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            self._second = second
-        millis = int((now - second) * 1000)
-        if self._json:
-            return f"{self._prefix}.{millis:03d}+00:00"
-        return f"{self._prefix},{millis:03d}"
-
-    def flush(self) -> None:
-        lines, self._pending = self._pending, []
-        stream = self._stream or sys.stderr
-        try:
-            stream.write("".join(lines))
-            stream.flush()
-        except (OSError, ValueError):  # stderr closed or gone: as logging, never fail a request
-            pass

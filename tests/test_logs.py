@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from relay.logs import AccessLines, redact
+from relay.logs import redact
+from relay.web.request_log import AccessLines
 from tests.support.server import add_user, serve, stack_env
 
 TOKEN = "AbCdEfGhIjKlMnOpQrStUv"
