@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from relay.db import ONE_STATEMENT, Sessionmaker, read_sessionmaker
+from relay.db import ONE_STATEMENT, Sessionmaker, is_sqlite, read_sessionmaker
 from relay.hub import EventHub
 from relay.read_cache import NoCache, ReadCache, read_cache
 from relay.settings import Settings
@@ -56,9 +56,14 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def one_statement(self) -> AsyncIterator[AsyncConnection]:
-        """A read connection for one statement: no ORM session to open and close, no BEGIN."""
+        """A read connection for one statement: no ORM session to open and close, no BEGIN
+        (one statement reads one snapshot on its own; PostgreSQL's AUTOCOMMIT saves the
+        round trips of BEGIN and ROLLBACK)."""
         async with self.read_engine.connect() as connection:
-            await connection.execution_options(**{ONE_STATEMENT: True})
+            options: dict[str, object] = {ONE_STATEMENT: True}
+            if not is_sqlite(self.settings.database_url):
+                options["isolation_level"] = "AUTOCOMMIT"
+            await connection.execution_options(**options)
             yield connection
 
 

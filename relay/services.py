@@ -14,7 +14,7 @@ async def start_services(settings: Settings) -> Services:
     """Create the engine and storage, migrate when allowed, make sure folders exist."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.database_pool)
     try:
         if settings.auto_migrate:
             await migrate.upgrade(engine)

@@ -149,6 +149,7 @@ class MailSettings:
 class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
+    database_pool: int = 20  # PostgreSQL connections each process keeps open
     storage: str = "local"  # "local" or "s3"
     media_dir: Path = Path("var/media")
     spool_dir: Path = Path("var/spool")
@@ -191,6 +192,8 @@ class Settings:
             raise SettingsError(
                 "RELAY_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://"
             )
+        if not 1 <= self.database_pool <= 1000:
+            raise SettingsError("RELAY_DATABASE_POOL must be between 1 and 1000")
         if self.log_format not in ("text", "json"):
             raise SettingsError(
                 f"RELAY_LOG_FORMAT must be 'text' or 'json', not {self.log_format!r}"
@@ -240,6 +243,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=env.get("RELAY_DATABASE_URL", ""),
+            database_pool=_int(env, "RELAY_DATABASE_POOL", 20),
             storage=env.get("RELAY_STORAGE", "local"),
             media_dir=Path(env.get("RELAY_MEDIA_DIR") or data_dir / "media"),
             spool_dir=Path(env.get("RELAY_SPOOL_DIR") or data_dir / "spool"),

@@ -21,6 +21,7 @@ EVERY = {
     "RELAY_ALLOWED_HOSTS": "relay.example.org, *.corp.example",
     "RELAY_HOST": "0.0.0.0",
     "RELAY_PORT": "9000",
+    "RELAY_DATABASE_POOL": "12",
     "RELAY_WORKERS": "0",
     "RELAY_MAX_UPLOAD_BYTES": "1048576",
     "RELAY_UPLOAD_EXPIRY_SECONDS": "600",
@@ -133,6 +134,7 @@ def test_every_variable_parsed() -> None:
     s = Settings.from_env(EVERY)
     assert s.data_dir == Path("/srv/relay")
     assert s.database_url == "postgresql+asyncpg://relay:pw@db:5432/relay"
+    assert s.database_pool == 12
     assert s.storage == "s3"
     assert s.accel_redirect == "/internal-media/"
     assert s.media_dir == Path("/mnt/media")
