@@ -56,16 +56,16 @@ class ReadCache:
             self._entries.clear()
             self._version = version
         self._read_this_turn = True
-        asyncio.get_running_loop().call_soon(self.committed)
+        asyncio.get_running_loop().call_soon(self.look_again)
         return version
 
-    def committed(self, *_: object) -> None:
+    def look_again(self, *_: object) -> None:
         """The next ask reads the version again: a new turn, or this process committed."""
         self._read_this_turn = False
 
     def watch(self, engine: AsyncEngine) -> None:
         """Hear of the commits made through `engine` (this process's writes)."""
-        event.listen(engine.sync_engine, "commit", self.committed)
+        event.listen(engine.sync_engine, "commit", self.look_again)
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The kept answer for `key`, else `compute()`'s, kept unless it raised. Requests
