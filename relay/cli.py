@@ -87,6 +87,7 @@ async def _notify_test(settings: Settings, email: str, lang: str) -> int:
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from relay import logs
     from relay.web.app import create_app
@@ -107,7 +108,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         proxy_headers=True,
         log_level="info",
-        **({"log_config": logs.uvicorn_json_config()} if settings.log_format == "json" else {}),
+        log_config=logs.uvicorn_json_config() if settings.log_format == "json" else LOGGING_CONFIG,
         access_log=False,  # Relay writes its own (relay.web.request_log.AccessLines)
         timeout_graceful_shutdown=10,
     )

@@ -88,7 +88,7 @@ class _Plan:
     @functools.cached_property
     def encoded_headers(self) -> list[tuple[bytes, bytes]]:
         """`headers` as a response sends them, encoded once for all the ranges it answers."""
-        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        return _encoded(self.headers)
 
 
 async def for_user(request: Request) -> Response:
@@ -200,7 +200,7 @@ def _file_response(request: Request, opened: files.OpenFile, plan: _Plan) -> Res
     if not_modified(
         asked.get(b"if-none-match"), asked.get(b"if-modified-since"), opened.etag, opened.mtime
     ):
-        return FileSlice(opened.fd, 0, 0, 304, _validators(plan.headers | headers))
+        return FileSlice(opened.fd, 0, 0, 304, _encoded(_validators(plan.headers | headers)))
     byte_range = None
     if range_applies(asked.get(b"if-range"), opened.etag, opened.last_modified):
         try:
@@ -208,11 +208,11 @@ def _file_response(request: Request, opened: files.OpenFile, plan: _Plan) -> Res
         except RangeNotSatisfiable:
             headers["Content-Range"] = f"bytes */{size}"
             headers["Content-Length"] = "0"
-            return FileSlice(opened.fd, 0, 0, 416, plan.headers | headers)
+            return FileSlice(opened.fd, 0, 0, 416, plan.encoded_headers + _encoded(headers))
     start, stop, status = _span(byte_range, size, headers)
     if request.method == "HEAD":
         stop = start
-    return FileSlice(opened.fd, start, stop, status, headers, plan.encoded_headers)
+    return FileSlice(opened.fd, start, stop, status, plan.encoded_headers + _encoded(headers))
 
 
 _CONDITIONS = frozenset({b"range", b"if-range", b"if-none-match", b"if-modified-since"})
@@ -226,6 +226,11 @@ def _span(byte_range: ByteRange | None, size: int, headers: dict[str, str]) -> t
         headers["Content-Range"] = byte_range.content_range(size)
     headers["Content-Length"] = str(stop - start)
     return start, stop, status
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """As Starlette's Response sends a dict of headers (FileSlice has no body to measure)."""
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 def _validators(headers: dict[str, str]) -> dict[str, str]:
@@ -253,20 +258,12 @@ class FileSlice(Response):
     inside the event loop when it holds them); the descriptor is closed once sent."""
 
     def __init__(
-        self,
-        fd: int,
-        start: int,
-        stop: int,
-        status_code: int,
-        headers: dict[str, str],
-        encoded: list[tuple[bytes, bytes]] | None = None,  # more, as raw headers
+        self, fd: int, start: int, stop: int, status_code: int, headers: list[tuple[bytes, bytes]]
     ) -> None:
         self.fd, self.start, self.stop = fd, start, stop
         self.status_code = status_code
         self.background = None
-        self.init_headers(headers)
-        if encoded:
-            self.raw_headers = encoded + self.raw_headers
+        self.raw_headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
